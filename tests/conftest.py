@@ -48,7 +48,8 @@ def write_tiny_model(folder: Path, head: str = "masked-lm", num_labels: int = 2,
     folder.mkdir(parents=True, exist_ok=True)
     vocab = tiny_vocab()
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # transformers 5: the (fast) BERT tokenizer takes the vocabulary itself, not vocab_file=.
+    tokenizer = BertTokenizerFast(vocab={tok: i for i, tok in enumerate(vocab)}, do_lower_case=True)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
                         num_labels=num_labels)

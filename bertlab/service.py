@@ -1,0 +1,134 @@
+"""The small facade the web page talks to.
+
+The UI layer (app.py, bertlab/ui/) calls only this object. It imports the model code lazily (so
+building the page does not import torch), keeps a bounded LRU of loaded models, and starts
+training runs in worker processes through bertlab.runs; it never trains in the web process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+
+class Service:
+    def __init__(self, max_models: int = 4, demo: bool = False, limits: dict[str, int] | None = None):
+        self.max_models = max_models
+        self.demo = demo
+        # Caps that apply in public demo mode (and sane ones otherwise).
+        self.limits = {"max_text_chars": 2000 if demo else 20000,
+                       "max_upload_bytes": (2 if demo else 200) * 1024 * 1024}
+        self.limits.update(limits or {})
+        self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    # ---------------------------------------------------------------- models
+
+    def model(self, name: str | None, head: str, task: str):
+        """A loaded model (bertlab.models.LoadedModel), from the LRU or loaded now."""
+        from . import models
+
+        source = models.resolve(name, task)
+        key = (source.path or source.name, head)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        with load_lock:  # two requests for the same model load it once
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]
+            loaded = models.load_model(name, head=head, task=task)
+            with self._lock:
+                self._models[key] = loaded
+                while len(self._models) > self.max_models:
+                    self._models.popitem(last=False)
+            return loaded
+
+    def tokenizer(self, name: str | None, task: str = "tokenize"):
+        from . import models
+
+        source = models.resolve(name, task)
+        key = (source.path or source.name, "tokenizer")
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+        tok = models.load_tokenizer(name, task)
+        with self._lock:
+            self._models[key] = tok
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
+        return tok
+
+    def list_models(self, task: str | None = None) -> list[dict[str, Any]]:
+        from . import models
+
+        return models.list_models(task)
+
+    def model_choices(self, task: str) -> list[str]:
+        return [row["name"] for row in self.list_models(task)]
+
+    def describe(self, name: str | None, task: str = "fill-mask") -> dict[str, Any]:
+        from . import models
+
+        return models.describe(name, task).to_dict()
+
+    # ---------------------------------------------------------------- inference
+
+    def fill_mask(self, text: str, model: str | None = None, **kwargs) -> dict[str, Any]:
+        from .fill_mask import fill_mask
+
+        self.check_text(text)
+        return fill_mask(text, self.model(model, "masked-lm", "fill-mask"), **kwargs)
+
+    def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
+        from .inference import classify
+
+        self.check_text(text)
+        return classify(text, self.model(model, "classification", "classify"), pair=pair)
+
+    def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
+        from .tokenization import tokenize_view
+
+        self.check_text(text)
+        return tokenize_view(text, pair=pair, tokenizer=self.tokenizer(model, "tokenize"), **kwargs)
+
+    def check_text(self, text: str) -> None:
+        from .errors import BadInput
+
+        if text is not None and len(text) > self.limits["max_text_chars"]:
+            raise BadInput(f"text is {len(text)} characters; the limit here is {self.limits['max_text_chars']}")
+
+    # ---------------------------------------------------------------- runs
+
+    def start_run(self, config) -> str:
+        from .errors import BadInput
+        from . import runs
+
+        if self.demo:
+            raise BadInput("training is switched off in this public demo")
+        return runs.start_run(config)
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        from . import runs
+
+        return runs.list_runs()
+
+    def run_state(self, run: str, tail: int = 2000) -> dict[str, Any]:
+        from . import runs
+
+        return runs.run_state(run, tail=tail)
+
+    def stop_run(self, run: str) -> None:
+        from . import runs
+
+        runs.request_stop(run)
+
+    def delete_run(self, run: str) -> None:
+        from . import runs
+
+        runs.delete_run(run)

@@ -1,0 +1,190 @@
+"""Fine-tuning for sentence (and sentence-pair) classification.
+
+A new linear layer reads the `[CLS]` vector (through BERT's pooler); all weights are updated with
+cross-entropy loss. Labels keep their names in the model config (`id2label`/`label2id`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInput
+from ..runs import atomic_write_json, atomic_write_text
+from .base import Task
+
+
+def sort_labels(labels) -> list[str]:
+    """Label names in a stable order: numerically if all are integers, else alphabetically."""
+    unique = set(labels)
+    try:
+        return sorted(unique, key=lambda v: int(v))
+    except ValueError:
+        return sorted(unique)
+
+
+class ClassificationTask(Task):
+    metric_for_best = ("eval_accuracy", True)
+
+    def setup(self) -> None:
+        from .. import labeled_data as ld
+        from ..models import load_model
+
+        cfg = self.config.finetune
+        if not cfg.train:
+            raise BadInput("fine-tuning needs a training file (--train FILE)")
+        train = ld.load_labeled(cfg.train, cfg.text_column, cfg.text_pair_column, cfg.label_column)
+        if cfg.validation:
+            pair_col = train.text_pair_column or "-"
+            validation = ld.load_labeled(cfg.validation, train.text_column, pair_col, train.label_column)
+            if cfg.max_train_samples:
+                train = _head(train, cfg.max_train_samples)
+        else:
+            if cfg.max_train_samples:
+                train = _head(train, cfg.max_train_samples)
+            train, validation = ld.stratified_split(train, cfg.validation_fraction, self.config.seed)
+        ld.check_validation_labels(train, validation)
+        self.train_data, self.validation_data = train, validation
+
+        self.label_names = sort_labels(train.labels)
+        if len(self.label_names) < 2:
+            raise BadInput(f"{cfg.train}: only one class ({self.label_names[0]!r}) in column "
+                           f"{train.label_column!r}; classification needs at least two")
+        label2id = {name: i for i, name in enumerate(self.label_names)}
+        id2label = {i: name for name, i in label2id.items()}
+        loaded = load_model(self.config.model, head="classification", task="finetune",
+                            allow_new_head=True, num_labels=len(self.label_names),
+                            id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
+        self.tokenizer, self.model = loaded.tokenizer, loaded.model
+        self.model.config.id2label, self.model.config.label2id = id2label, label2id
+        self.model_source = loaded.source
+        self.train_dataset = self._encode(train, label2id)
+        self.eval_dataset = self._encode(validation, label2id)
+        # Recorded in run_config.json so a reader sees the resolved columns.
+        cfg.text_column, cfg.label_column = train.text_column, train.label_column
+        cfg.text_pair_column = train.text_pair_column or "-"
+
+    def _encode(self, data, label2id) -> list[dict[str, Any]]:
+        max_length = self.config.finetune.max_length
+        enc = self.tokenizer(data.texts, data.pairs, truncation=True, max_length=max_length)
+        features = []
+        for i, label in enumerate(data.labels):
+            feature = {"input_ids": enc["input_ids"][i], "labels": label2id[label], "idx": i}
+            if "token_type_ids" in enc:
+                feature["token_type_ids"] = enc["token_type_ids"][i]
+            features.append(feature)
+        return features
+
+    def collate_train(self, features):
+        from .base import pad_batch
+
+        batch = pad_batch(features, self.tokenizer.pad_token_id)
+        return batch
+
+    def collate_eval(self, features):
+        import torch
+
+        batch = self.collate_train(features)
+        batch["idx"] = torch.tensor([f["idx"] for f in features], dtype=torch.long)
+        return batch
+
+    def training_step(self, model, batch):
+        out = model(**{k: v for k, v in batch.items() if k != "idx"})
+        correct = (out.logits.argmax(-1) == batch["labels"]).float().mean()
+        return out.loss, {"train_accuracy": correct.item()}
+
+    def evaluate(self, model, loader) -> dict[str, Any]:
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+
+        from ..metrics import classification_metrics
+
+        all_logits, all_labels, all_idx = [], [], []
+        for batch in loader:
+            idx = batch.pop("idx")
+            logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits.float()
+            logits, labels, idx = self.accelerator.gather_for_metrics((logits, batch["labels"], idx))
+            all_logits.append(logits.cpu())
+            all_labels.append(labels.cpu())
+            all_idx.append(idx.cpu())
+        logits = torch.cat(all_logits)
+        labels = torch.cat(all_labels)
+        idx = torch.cat(all_idx)
+        losses = F.cross_entropy(logits, labels, reduction="none")
+        probs = torch.softmax(logits, -1).numpy()
+        metrics = classification_metrics(labels.tolist(), probs, self.label_names)
+        flat = {"eval_loss": float(losses.mean())}
+        details = {}
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) or value is None:
+                flat[f"eval_{key}"] = value
+            else:
+                details[key] = value
+        # The validation examples the model gets most wrong: what a user should look at first.
+        worst = torch.argsort(losses, descending=True)[:10].tolist()
+        val = self.validation_data
+        details["hardest_examples"] = [
+            {"text": val.texts[int(idx[i])], **({"pair": val.pairs[int(idx[i])]} if val.pairs else {}),
+             "label": self.label_names[int(labels[i])],
+             "predicted": self.label_names[int(np.argmax(probs[i]))],
+             "confidence": float(np.max(probs[i])), "loss": float(losses[i])} for i in worst]
+        details["label_names"] = self.label_names
+        if self.accelerator.is_main_process:
+            folder = Path(self.config.out)
+            atomic_write_json(folder / "eval_latest.json", {**flat, **details})
+        self.last_eval = {**flat, **details}
+        return flat
+
+    def final_results(self) -> dict[str, Any]:
+        extra = getattr(self, "last_eval", {})
+        return {k: v for k, v in extra.items() if k in ("confusion_matrix", "per_class", "label_names")}
+
+    def data_summary(self) -> dict[str, Any]:
+        t, v = self.train_data, self.validation_data
+        counts = {name: t.labels.count(name) for name in self.label_names}
+        return {"train_file": t.path, "validation_file": v.path if self.config.finetune.validation else
+                f"{self.config.finetune.validation_fraction:.0%} stratified split of the training file",
+                "train_examples": len(t.labels), "validation_examples": len(v.labels),
+                "text_column": t.text_column, "text_pair_column": t.text_pair_column,
+                "label_column": t.label_column, "labels": self.label_names, "train_label_counts": counts,
+                "skipped_empty": t.skipped_empty, "notices": list(t.notices)}
+
+    def save_final(self, model, folder, results: dict) -> None:
+        super().save_final(model, folder, results)
+        atomic_write_text(Path(folder) / "README.md", self.model_card(results))
+
+    def model_card(self, results: dict) -> str:
+        cfg = self.config
+        lines = [
+            "---", "library_name: transformers", "pipeline_tag: text-classification", "---", "",
+            f"# Sentence classifier fine-tuned with bertlab", "",
+            f"- Base model: `{cfg.model or 'default'}` ({getattr(self.model_source, 'description', '')})",
+            f"- Training data: `{self.train_data.path}` ({len(self.train_data.labels)} examples; "
+            f"text column `{self.train_data.text_column}`"
+            + (f", pair column `{self.train_data.text_pair_column}`" if self.train_data.text_pair_column else "")
+            + f", label column `{self.train_data.label_column}`). Licence of the data: as given by its owner.",
+            f"- Validation: {len(self.validation_data.labels)} examples",
+            f"- Labels: {', '.join(self.label_names)}",
+            f"- Hyperparameters: epochs {cfg.epochs}, max steps {cfg.max_steps or 'from epochs'}, "
+            f"batch size {cfg.batch_size}, learning rate {cfg.lr}, warm-up {cfg.warmup}, weight decay "
+            f"{cfg.weight_decay}, max length {cfg.finetune.max_length}, seed {cfg.seed}",
+            f"- Steps: {results.get('step')} in {results.get('elapsed_s', 0):.0f} s", "", "## Validation metrics", "",
+        ]
+        for key in ("eval_accuracy", "eval_precision", "eval_recall", "eval_f1", "eval_f1_macro", "eval_roc_auc",
+                    "eval_loss"):
+            if results.get(key) is not None:
+                lines.append(f"- {key[5:]}: {results[key]:.4f}")
+        lines += ["", "Load it with plain transformers:", "", "```python",
+                  "from transformers import AutoTokenizer, AutoModelForSequenceClassification",
+                  "tok = AutoTokenizer.from_pretrained(PATH)",
+                  "model = AutoModelForSequenceClassification.from_pretrained(PATH)", "```", ""]
+        return "\n".join(lines)
+
+
+def _head(data, n: int):
+    """The first n rows (as 'the first 3,000 rows of SST-2' means)."""
+    import dataclasses
+
+    return dataclasses.replace(data, texts=data.texts[:n], labels=data.labels[:n],
+                               pairs=data.pairs[:n] if data.pairs else None)

@@ -1,0 +1,180 @@
+"""The training engine on a tiny random BERT and a learnable toy task (no data files involved):
+loss falls, events carry the promised keys, final/ loads with plain transformers, resume after a
+stop reproduces the uninterrupted trajectory, NaN fails the run, a stop request keeps a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from bertlab import runs
+from bertlab.config import TrainConfig
+from bertlab.engine import TrainingFailed, train
+from bertlab.tasks.base import Task
+
+POSITIVE = "good great love fun happy".split()
+NEGATIVE = "bad awful hate boring sad".split()
+FILLER = "the movie film plot story was very really a it".split()
+
+
+class ToyClassification(Task):
+    """Label = whether the sentence holds a positive word: learnable in a few dozen steps."""
+
+    metric_for_best = ("eval_accuracy", True)
+
+    def __init__(self, config, accelerator, model_dir, n_train=192, nan_at_step=None):
+        super().__init__(config, accelerator)
+        self.model_dir, self.n_train, self.nan_at_step = model_dir, n_train, nan_at_step
+        self.calls = 0
+
+    def setup(self):
+        from transformers import AutoTokenizer, BertForSequenceClassification
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.model = BertForSequenceClassification.from_pretrained(self.model_dir, num_labels=2)
+        rng = random.Random(0)
+
+        def make(n):
+            rows = []
+            for i in range(n):
+                label = i % 2
+                words = rng.sample(FILLER, 4) + [rng.choice(POSITIVE if label else NEGATIVE)]
+                rng.shuffle(words)
+                enc = self.tokenizer(" ".join(words))
+                rows.append({"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"],
+                             "labels": label})
+            return rows
+
+        self.train_dataset, self.eval_dataset = make(self.n_train), make(64)
+
+    def training_step(self, model, batch):
+        self.calls += 1
+        out = model(**batch)
+        loss = out.loss
+        if self.nan_at_step is not None and self.calls >= self.nan_at_step:
+            loss = loss * float("nan")
+        return loss, {"train_accuracy": (out.logits.argmax(-1) == batch["labels"]).float().mean().item()}
+
+    def evaluate(self, model, loader):
+        import torch
+
+        correct = total = 0
+        losses = []
+        for batch in loader:
+            out = model(**batch)
+            logits, labels = self.accelerator.gather_for_metrics((out.logits, batch["labels"]))
+            correct += (logits.argmax(-1) == labels).sum().item()
+            total += len(labels)
+            losses.append(torch.nn.functional.cross_entropy(logits, labels).item())
+        return {"eval_loss": sum(losses) / len(losses), "eval_accuracy": correct / total}
+
+
+def toy_config(out, **kw) -> TrainConfig:
+    base = dict(task="finetune", out=str(out), epochs=8, batch_size=16, lr=3e-3, warmup=0.1,
+                log_every=2, eval_every=12, seed=7)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def run_toy(config, model_dir, resume=False, **task_kw):
+    from bertlab.engine import make_accelerator
+
+    # The engine builds its own accelerator; the task only needs one for gather_for_metrics.
+    task = ToyClassification(config, make_accelerator(config), model_dir, **task_kw)
+    return train(config, task=task, resume=resume, show_progress=False)
+
+
+def train_losses(folder):
+    return [e["loss"] for e in runs.read_events(folder) if e.get("type") == "train"]
+
+
+def test_loss_falls_events_and_final_loads_with_transformers(tmp_path, make_tiny_model):
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "run"
+    results = run_toy(toy_config(out), model_dir)
+
+    events = runs.read_events(out)
+    train_events = [e for e in events if e["type"] == "train"]
+    for key in ("step", "total_steps", "epoch", "loss", "lr", "samples_per_s", "tokens_per_s",
+                "elapsed_s", "eta_s", "train_accuracy"):
+        assert key in train_events[-1], key
+    first, last = train_events[0]["loss"], train_events[-1]["loss"]
+    assert last < first * 0.5, (first, last)
+    assert results["eval_accuracy"] >= 0.9
+    assert any(e["type"] == "eval" and "eval_accuracy" in e for e in events)
+    assert runs.read_status(out)["state"] == "finished"
+    saved = json.loads((out / "run_config.json").read_text())
+    assert saved["num_processes"] == 1 and saved["distributed_type"] == "NO"
+    assert json.loads((out / "results.json").read_text())["step"] == results["step"]
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(out / "final")
+    model = AutoModelForSequenceClassification.from_pretrained(out / "final")
+    logits = model(**tok(["the plot was great fun", "the plot was awful"], return_tensors="pt", padding=True)).logits
+    assert logits.argmax(-1).tolist() == [1, 0]
+    # Only the last few complete checkpoints are kept, each with its marker.
+    ckpts = runs.complete_checkpoints(out)
+    assert 1 <= len(ckpts) <= 2 and all((c / "COMPLETE").exists() for c in ckpts)
+
+
+def test_resume_after_stop_matches_uninterrupted_run(tmp_path, make_tiny_model):
+    model_dir = make_tiny_model("base")
+    full = tmp_path / "full"
+    run_toy(toy_config(full, epochs=2, eval_every=0, log_every=1, save_every=5), model_dir)
+
+    part = tmp_path / "part"
+    config = toy_config(part, epochs=2, eval_every=0, log_every=1, save_every=5)
+
+    class StopAfter(ToyClassification):
+        def training_step(self, model, batch):
+            if self.calls == 7:  # a stop request arrives mid-run (after step 7)
+                (part / "STOP").write_text("1")
+            return super().training_step(model, batch)
+
+    from bertlab.engine import make_accelerator
+
+    train(config, task=StopAfter(config, make_accelerator(config), model_dir), show_progress=False)
+    status = runs.read_status(part)
+    assert status["state"] == "stopped"
+    stopped_at = max(int(p.name.split("-")[1]) for p in runs.complete_checkpoints(part))
+    assert stopped_at == 8  # ends within one step of the request, with a checkpoint there
+
+    resumed = TrainConfig.load(part / "run_config.json")
+    run_toy(resumed, model_dir, resume=True)
+    assert runs.read_status(part)["state"] == "finished"
+    a, b = train_losses(full), train_losses(part)
+    assert len(a) == len(b)
+    assert a == pytest.approx(b, rel=1e-4, abs=1e-5)
+
+
+def test_nan_loss_marks_run_failed_with_advice(tmp_path, make_tiny_model):
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "nan"
+    with pytest.raises(TrainingFailed, match="lower learning rate"):
+        run_toy(toy_config(out), model_dir, nan_at_step=3)
+    status = runs.read_status(out)
+    assert status["state"] == "failed" and "learning rate" in status["message"]
+
+
+def test_time_budget_ends_cleanly_with_checkpoint(tmp_path, make_tiny_model):
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "budget"
+    run_toy(toy_config(out, epochs=200, max_minutes=0.05), model_dir)  # 3 seconds
+    status = runs.read_status(out)
+    assert status["state"] == "stopped" and "time budget" in status["message"]
+    assert runs.complete_checkpoints(out) and (out / "final" / "config.json").exists()
+
+
+def test_half_written_checkpoint_is_never_loaded(tmp_path, make_tiny_model):
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "crash"
+    run_toy(toy_config(out, epochs=1, eval_every=0, save_every=4), model_dir)
+    good = runs.complete_checkpoints(out)[-1]
+    # A crash mid-write leaves a folder without its COMPLETE marker: it must be ignored.
+    broken = out / "checkpoints" / "step-999"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    assert runs.complete_checkpoints(out)[-1] == good
