@@ -1,0 +1,87 @@
+"""Raw text in: decoding, document layout, sentence splitting.
+
+Layout, per file (as google-research/bert's create_pretraining_data expects): if blank lines
+separate blocks, each block is a document with one sentence or paragraph per line; otherwise each
+line is a document. Sentences are split at . ! ? (English) and 。！？； (Chinese).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import DataError
+
+# A sentence ends at . ! ? (followed by space or end, allowing closing quotes/brackets) or at the
+# Chinese full stops 。！？； (no space needed). Abbreviations like "Mr." are split too: an accepted
+# simplification, since NSP only needs roughly sentence-sized segments.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])(?=[^”’\"')\]」』。！？；!?])|(?<=[.!?][\"'”’)\]])\s+|(?<=[.!?])\s+")
+
+
+def decode_bytes(data: bytes, path: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK; anything else is refused
+    with the offset of the first undecodable byte rather than silently garbled."""
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("this looks like a binary file (NUL bytes), not UTF-8 or GBK text", path=path)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            line = data[:utf8_error.start].count(b"\n") + 1
+            raise DataError(f"not valid UTF-8 or GBK/GB18030 text: undecodable byte at offset "
+                            f"{utf8_error.start} (line {line}); save the file as UTF-8", path=path) from None
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def read_documents(path: str | Path) -> list[list[str]]:
+    """One file -> documents, each a list of sentences."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("corpus file not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise DataError("is a folder; give text files", path=str(path)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    text = decode_bytes(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    blank_separated = any(not l.strip() for l in lines[1:-1]) and sum(1 for l in lines if l.strip()) > 1
+    documents: list[list[str]] = []
+    if blank_separated:
+        current: list[str] = []
+        for line in lines:
+            if line.strip():
+                current.extend(split_sentences(line))
+            elif current:
+                documents.append(current)
+                current = []
+        if current:
+            documents.append(current)
+    else:
+        for line in lines:
+            sentences = split_sentences(line)
+            if sentences:
+                documents.append(sentences)
+    return documents
+
+
+def read_corpus(paths: list[str]) -> list[list[str]]:
+    if not paths:
+        raise DataError("no corpus given: pass one or more UTF-8 text files (--corpus FILE ...)")
+    documents = []
+    for path in paths:
+        documents.extend(read_documents(path))
+    return documents
+
+
+def corpus_stats(documents: list[list[str]]) -> dict[str, int]:
+    return {"documents": len(documents), "sentences": sum(len(d) for d in documents),
+            "characters": sum(len(s) for d in documents for s in d)}

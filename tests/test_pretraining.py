@@ -1,0 +1,225 @@
+"""Pre-training on fixture corpora the tests write: learning, masking statistics, whole-word
+masking, sparse = dense MLM loss, and a clear error for each bad corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bertlab import runs
+from bertlab.config import PretrainConfig, TrainConfig
+from bertlab.corpus import read_documents, split_sentences
+from bertlab.engine import train
+from bertlab.errors import DataError
+from bertlab.tasks.pretraining import MaskingCollator, build_examples, pretraining_losses, tokenize_documents
+from bertlab.toydata import chinese_corpus, english_corpus
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pretrain")
+    corpus = folder / "corpus.txt"
+    corpus.write_text(english_corpus(300, seed=1), encoding="utf-8")
+    config = TrainConfig(task="pretrain", out=str(folder / "run"), max_steps=80, batch_size=32, lr=1e-3,
+                         warmup=0.1, eval_every=40, log_every=10, seed=3,
+                         pretrain=PretrainConfig(corpus=[str(corpus)], preset="tiny", train_tokenizer=True,
+                                                 vocab_size=800, max_seq_length=64))
+    results = train(config, show_progress=False)
+    return folder / "run", results
+
+
+def test_tiny_pretraining_learns_mlm_and_nsp(trained_run):
+    folder, results = trained_run
+    events = [e for e in runs.read_events(folder) if e["type"] == "train"]
+    assert {"mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy", "tokens_per_s"} <= set(events[-1])
+    assert events[-1]["mlm_loss"] < events[0]["mlm_loss"] - 1.5
+    assert results["eval_mlm_accuracy"] > 0.15
+    assert results["eval_nsp_accuracy"] > 0.6  # chance is 0.5: topics make NSP learnable here
+    evals = [e for e in runs.read_events(folder) if e["type"] == "eval"]
+    assert evals and evals[-1]["sample_predictions"], "each evaluation shows sample predictions"
+
+
+def test_final_loads_with_plain_transformers(trained_run):
+    folder, _ = trained_run
+    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder / "final")
+    mlm = AutoModelForMaskedLM.from_pretrained(folder / "final")
+    AutoModelForPreTraining.from_pretrained(folder / "final")
+    ids = tok("the baker bakes the [MASK] bread.", return_tensors="pt")
+    assert mlm(**ids).logits.shape[-1] == len(tok)
+    card = (folder / "final" / "README.md").read_text()
+    assert "from scratch, preset tiny" in card
+
+
+def _tokenizer(make_tiny_model):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(make_tiny_model("pretraining"))
+
+
+def _examples(tokenizer, wwm=False, nsp=True, n_docs=60):
+    docs = [d.split("\n") for d in english_corpus(n_docs, seed=5).strip().split("\n\n")]
+    return build_examples(tokenize_documents(docs, tokenizer, wwm), tokenizer, 48, nsp, 0.1, seed=0)
+
+
+def test_masking_proportions_hold_statistically(make_tiny_model):
+    import torch
+
+    tok = _tokenizer(make_tiny_model)
+    examples = _examples(tok)
+    collator = MaskingCollator(tok, 0.15, generator=torch.Generator().manual_seed(0))
+    counts = {"content": 0, "selected": 0, "mask": 0, "random": 0, "kept": 0, "special_selected": 0}
+    for _ in range(20):
+        batch = collator(examples, explain=True)
+        kind, orig = batch["_mask_kind"], batch["_original_ids"]
+        special = torch.isin(orig, torch.tensor([tok.cls_token_id, tok.sep_token_id, tok.pad_token_id]))
+        counts["content"] += int((~special).sum())
+        counts["selected"] += int((kind > 0).sum())
+        counts["special_selected"] += int(((kind > 0) & special).sum())
+        for name, k in (("mask", 1), ("random", 2), ("kept", 3)):
+            counts[name] += int((kind == k).sum())
+        assert bool((batch["labels"][kind == 0] == -100).all())
+    assert counts["special_selected"] == 0
+    assert counts["selected"] / counts["content"] == pytest.approx(0.15, abs=0.01)
+    assert counts["mask"] / counts["selected"] == pytest.approx(0.8, abs=0.02)
+    assert counts["random"] / counts["selected"] == pytest.approx(0.1, abs=0.02)
+    assert counts["kept"] / counts["selected"] == pytest.approx(0.1, abs=0.02)
+
+
+def test_nsp_pairs_are_half_random_and_well_formed(tmp_path):
+    from bertlab.tokenization import train_wordpiece
+
+    # A vocabulary trained on the corpus, so sentences are ~10 tokens as in real text.
+    tok = train_wordpiece(None, 600, True, str(tmp_path / "tok"), texts=english_corpus(150, seed=5).splitlines())
+    examples = _examples(tok, n_docs=150)
+    labels = [e["next_sentence_label"] for e in examples]
+    assert 0.35 < sum(labels) / len(labels) < 0.65
+    for e in examples:
+        ids = e["input_ids"]
+        assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id and ids.count(tok.sep_token_id) == 2
+        first_sep = ids.index(tok.sep_token_id)
+        assert e["token_type_ids"] == [0] * (first_sep + 1) + [1] * (len(ids) - first_sep - 1)
+        assert len(ids) <= 48
+    # Short sequences (short_seq_probability) make examples shorter than the maximum on average.
+    docs = [d.split("\n") for d in english_corpus(150, seed=5).strip().split("\n\n")]
+    tokenized = tokenize_documents(docs, tok, False)
+    mean = lambda ex: sum(len(e["input_ids"]) for e in ex) / len(ex)
+    assert mean(build_examples(tokenized, tok, 48, True, 1.0, 0)) < mean(build_examples(tokenized, tok, 48, True, 0.0, 0)) - 5
+
+
+def test_whole_word_masking_masks_whole_english_words(make_tiny_model):
+    import torch
+
+    tok = _tokenizer(make_tiny_model)
+    docs = [["playing running jumping walked quickly"] * 3, ["sailed slowly rowing boats"] * 3]
+    examples = build_examples(tokenize_documents(docs, tok, True), tok, 64, False, 0.0, seed=0)
+    collator = MaskingCollator(tok, 0.3, wwm=True, generator=torch.Generator().manual_seed(1))
+    for _ in range(10):
+        batch = collator(examples, explain=True)
+        for i, e in enumerate(examples):
+            selected = (batch["_mask_kind"][i] > 0).tolist()
+            tokens = tok.convert_ids_to_tokens(e["input_ids"])
+            for j, t in enumerate(tokens):
+                if t.startswith("##"):  # a continuation piece is masked iff its word start is
+                    start = j
+                    while tokens[start].startswith("##"):
+                        start -= 1
+                    assert selected[j] == selected[start], (tokens, selected)
+
+
+def test_whole_word_masking_masks_whole_chinese_words(make_tiny_model):
+    import torch
+
+    tok = _tokenizer(make_tiny_model)
+    docs = [["我爱北京天安门", "中国的电影很好"], ["北京是中国的", "我爱中国"]]
+    examples = build_examples(tokenize_documents(docs, tok, True), tok, 64, False, 0.0, seed=0)
+    collator = MaskingCollator(tok, 0.3, wwm=True, generator=torch.Generator().manual_seed(2))
+    seen_word_masked = False
+    for _ in range(30):
+        batch = collator(examples, explain=True)
+        for i, e in enumerate(examples):
+            tokens = tok.convert_ids_to_tokens(e["input_ids"])
+            selected = (batch["_mask_kind"][i] > 0).tolist()
+            text = "".join(t if len(t) == 1 else "\x00" for t in tokens)  # one char per token
+            for word in ("北京", "中国", "电影", "天安门"):
+                start = text.find(word)
+                while start != -1:
+                    span = [selected[k] for k in range(start, start + len(word))]
+                    assert len(set(span)) == 1, (word, tokens, selected)  # all or none
+                    seen_word_masked |= span[0]
+                    start = text.find(word, start + 1)
+    assert seen_word_masked
+
+
+def test_sparse_and_dense_mlm_give_the_same_loss(make_tiny_model):
+    import torch
+    from transformers import BertForPreTraining
+
+    folder = make_tiny_model("pretraining")
+    tok = _tokenizer(make_tiny_model)
+    model = BertForPreTraining.from_pretrained(folder).eval()
+    batch = MaskingCollator(tok, 0.15, generator=torch.Generator().manual_seed(0))(_examples(tok)[:16])
+    with torch.no_grad():
+        sparse = pretraining_losses(model, batch, sparse=True)
+        dense = pretraining_losses(model, batch, sparse=False)
+        reference = model(**batch).loss  # transformers' own dense MLM + NSP loss
+    assert sparse["mlm_loss"].item() == pytest.approx(dense["mlm_loss"].item(), rel=1e-5)
+    assert sparse["loss"].item() == pytest.approx(reference.item(), rel=1e-5)
+    assert sparse["mlm_correct"].item() == dense["mlm_correct"].item()
+
+
+def test_corpus_layout_and_sentences(tmp_path):
+    blocks = tmp_path / "blocks.txt"
+    blocks.write_text("First doc line one. Still one!\nLine two?\n\nSecond doc.\n", encoding="utf-8")
+    assert read_documents(blocks) == [["First doc line one.", "Still one!", "Line two?"], ["Second doc."]]
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Doc one. Two sentences.\nDoc two\n", encoding="utf-8")
+    assert read_documents(lines) == [["Doc one.", "Two sentences."], ["Doc two"]]
+    assert split_sentences("今天天气很好。我们去公园吧！好吗？") == ["今天天气很好。", "我们去公园吧！", "好吗？"]
+
+
+def test_gbk_and_bom_corpora_decode_without_garbling(tmp_path):
+    text = "我爱北京天安门。\n中国很大。\n"
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes(text.encode("gbk"))
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert read_documents(gbk) == read_documents(bom) == [["我爱北京天安门。"], ["中国很大。"]]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "corpus is empty"),
+    (b"\n\n  \n", "corpus is empty"),
+    (b"\x00\x01\x02binary\x00", "binary"),
+    (b"\xff\xfe\xfd\xfc" * 0 + b"ok \x81\xff\xfe bad", "undecodable byte at offset"),
+    ("Only one document here. It is short.".encode(), "at least 2"),
+    ("A short doc.\n\nAnother short doc.\n".encode(), "too small"),
+])
+def test_each_bad_corpus_gets_a_clear_error(tmp_path, make_tiny_model, content, message):
+    corpus = tmp_path / "bad.txt"
+    corpus.write_bytes(content)
+    config = TrainConfig(task="pretrain", out=str(tmp_path / "run"), max_steps=2,
+                         model=str(make_tiny_model("pretraining")), pretrain=PretrainConfig(corpus=[str(corpus)]))
+    with pytest.raises(DataError, match=message) as info:
+        train(config, show_progress=False)
+    assert "bad.txt" in str(info.value)
+    assert runs.read_status(tmp_path / "run")["state"] == "failed"
+
+
+def test_cli_pretrain_continues_a_model_and_missing_file_exits_2(tmp_path, make_tiny_model, capsys):
+    from bertlab.cli import main
+
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text(chinese_corpus(60), encoding="utf-8")
+    out = tmp_path / "cont"
+    code = main(["pretrain", "--corpus", str(corpus), "--model", str(make_tiny_model("masked-lm")),
+                 "--wwm", "--max-steps", "6", "--batch-size", "8", "--out", str(out), "--json", "--quiet"])
+    assert code == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert results["step"] == 6 and "continued from" in results["origin"]
+    assert (out / "final" / "config.json").exists()
+    assert main(["pretrain", "--corpus", str(tmp_path / "missing.txt"), "--preset", "tiny",
+                 "--train-tokenizer", "--out", str(tmp_path / "x")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
