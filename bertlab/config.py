@@ -76,6 +76,9 @@ class TrainConfig:
     max_minutes: float = 0.0  # time budget; 0 = none
     early_stopping_patience: int = 0  # evaluations without improvement; 0 = off
     group_by_length: bool = True
+    # -1 = train every weight; k >= 0 = freeze the embeddings and all but the top k encoder layers
+    # (heads and pooler stay trainable). Cheaper steps, and a small set of changed weights to ship.
+    trainable_layers: int = -1
     # filled in by the engine, recorded for the reader of run_config.json
     num_processes: int = 1
     distributed_type: str = "NO"

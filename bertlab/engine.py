@@ -226,6 +226,11 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     task = task or build_task(config, accelerator)
     task.setup()
     model = task.model
+    if config.trainable_layers >= 0:
+        frozen = freeze_lower_layers(model, config.trainable_layers)
+        if main:
+            events.emit({"type": "info", "step": 0, "message": f"trainable: top {config.trainable_layers} "
+                         f"layers and heads; {frozen:,} parameters frozen"})
     if main:
         runs.atomic_write_json(folder / "data_summary.json", task.data_summary())
         config.save(folder / "run_config.json")  # tasks may fill in details (labels, vocab size)
@@ -450,6 +455,27 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
                      "message": message, "elapsed_s": elapsed()})
     accelerator.wait_for_everyone()
     return results
+
+
+def freeze_lower_layers(model, trainable_layers: int) -> int:
+    """Freeze the embeddings and every encoder layer below the top `trainable_layers`; returns the
+    number of frozen parameters. Heads (cls., classifier.) and the pooler stay trainable. A tied
+    MLM decoder shares the word-embedding matrix, so it stays frozen with it (its bias trains)."""
+    import re
+
+    n_layers = model.config.num_hidden_layers
+    first_trainable = n_layers - trainable_layers
+    frozen = 0
+    for name, param in model.named_parameters():
+        match = re.search(r"encoder\.layer\.(\d+)\.", name)
+        if match:
+            train_it = int(match.group(1)) >= first_trainable
+        else:
+            train_it = "embeddings" not in name
+        param.requires_grad_(train_it)
+        if not train_it:
+            frozen += param.numel()
+    return frozen
 
 
 def _batch_size(batch) -> int:

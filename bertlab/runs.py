@@ -216,7 +216,25 @@ def run_state(run: str | Path, tail: int = 2000) -> dict[str, Any]:
     return {"summary": run_summary(folder), "status": read_status(folder),
             "events": read_events(folder, tail=tail),
             "results": read_json(folder / "results.json", {}) or {},
-            "config": read_json(folder / "run_config.json", {}) or {}}
+            "config": read_json(folder / "run_config.json", {}) or {},
+            "eval_details": read_json(folder / "eval_latest.json", {}) or {},
+            "data_summary": read_json(folder / "data_summary.json", {}) or {}}
+
+
+def zip_final(run: str | Path) -> str:
+    """Zip final/ (weights, tokenizer, config, model card) into the run folder; returns the path.
+    Written via a temporary name and a rename, so a download never gets half a zip."""
+    folder = run_dir(run)
+    final = folder / "final"
+    if not (final / "config.json").exists():
+        raise BadInput(f"run {folder.name} has no finished model yet")
+    target = folder / f"{folder.name}-model.zip"
+    if target.exists() and target.stat().st_mtime >= (final / "config.json").stat().st_mtime:
+        return str(target)
+    tmp = folder / f".{target.name}.tmp"
+    shutil.make_archive(str(tmp), "zip", root_dir=final)
+    os.replace(str(tmp) + ".zip", target)
+    return str(target)
 
 
 def queue_position(folder: Path) -> int:

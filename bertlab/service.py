@@ -31,7 +31,7 @@ class Service:
         from . import models
 
         source = models.resolve(name, task)
-        key = (source.path or source.name, head)
+        key = (source.name if source.kind == "default" else source.path, head)
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
@@ -52,7 +52,7 @@ class Service:
         from . import models
 
         source = models.resolve(name, task)
-        key = (source.path or source.name, "tokenizer")
+        key = (source.name if source.kind == "default" else source.path, "tokenizer")
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
@@ -91,6 +91,13 @@ class Service:
         self.check_text(text)
         return classify(text, self.model(model, "classification", "classify"), pair=pair)
 
+    def classify_file(self, path: str, model: str | None = None, text_column: str = "",
+                      text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
+        from .inference import classify_file
+
+        return classify_file(path, self.model(model, "classification", "classify"), text_column,
+                             text_pair_column, output)
+
     def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
         from .tokenization import tokenize_view
 
@@ -123,6 +130,46 @@ class Service:
 
         return runs.run_state(run, tail=tail)
 
+    def resume_run(self, run: str) -> str:
+        from .errors import BadInput
+        from . import runs
+
+        if self.demo:
+            raise BadInput("training is switched off in this public demo")
+        return runs.resume_run(run)
+
+    def preview_labeled(self, path: str, text_column: str = "", text_pair_column: str = "",
+                        label_column: str = "", n: int = 8) -> dict[str, Any]:
+        """First rows and the detected columns of a labeled file (see bertlab.labeled_data.preview)."""
+        from .labeled_data import preview
+
+        return preview(path, n=n, text_column=text_column, text_pair_column=text_pair_column,
+                       label_column=label_column) if _accepts_columns(preview) else preview(path, n=n)
+
+    def preview_pretraining(self, config) -> dict[str, Any]:
+        """A sample batch: which tokens became [MASK] / random / kept, and NSP pairs with labels."""
+        from .tasks.pretraining import preview_batch
+
+        return preview_batch(config)
+
+    def estimate(self, config) -> dict[str, Any]:
+        """Pre-flight estimate of time and memory for a run on this machine."""
+        from .estimate import estimate_run
+
+        return estimate_run(config)
+
+    def example_files(self) -> dict[str, str]:
+        """Example data shipped in examples/: name -> path."""
+        from .examples import example_files
+
+        return example_files()
+
+    def model_zip(self, run: str) -> str:
+        """A zip of a finished run's final/ folder, for download; returns its path."""
+        from . import runs
+
+        return runs.zip_final(run)
+
     def stop_run(self, run: str) -> None:
         from . import runs
 
@@ -132,3 +179,9 @@ class Service:
         from . import runs
 
         runs.delete_run(run)
+
+
+def _accepts_columns(fn) -> bool:
+    import inspect
+
+    return "text_column" in inspect.signature(fn).parameters

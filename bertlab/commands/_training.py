@@ -25,6 +25,7 @@ COMMON = {
     "--keep-checkpoints": ("keep_checkpoints", int, "how many complete checkpoints to keep"),
     "--max-minutes": ("max_minutes", float, "time budget; the run ends cleanly with a checkpoint"),
     "--early-stopping-patience": ("early_stopping_patience", int, "evaluations without improvement before stopping"),
+    "--trainable-layers": ("trainable_layers", int, "train only the top K encoder layers + heads (-1 = all)"),
     "--mixed-precision": ("mixed_precision", str, "auto | no | bf16 | fp16 (auto = bf16 on a capable GPU)"),
 }
 

@@ -15,12 +15,11 @@ from .base import Task
 
 
 def sort_labels(labels) -> list[str]:
-    """Label names in a stable order: numerically if all are integers, else alphabetically."""
-    unique = set(labels)
-    try:
-        return sorted(unique, key=lambda v: int(v))
-    except ValueError:
-        return sorted(unique)
+    """Label names in class-id order (numbers numerically, else alphabetically, and for a binary
+    task with a clear meaning -- negative/positive, 负面/正面 -- the positive class is id 1)."""
+    from ..labeled_data import label_names
+
+    return label_names(labels)
 
 
 class ClassificationTask(Task):
@@ -184,7 +183,4 @@ class ClassificationTask(Task):
 
 def _head(data, n: int):
     """The first n rows (as 'the first 3,000 rows of SST-2' means)."""
-    import dataclasses
-
-    return dataclasses.replace(data, texts=data.texts[:n], labels=data.labels[:n],
-                               pairs=data.pairs[:n] if data.pairs else None)
+    return data.subset(range(min(n, len(data.labels))), f"first {n} rows")

@@ -1,0 +1,46 @@
+"""python -m bertlab classify --model DIR ("TEXT" [--pair "TEXT"] | --input-file F [--output out.csv]) [--json]"""
+
+from __future__ import annotations
+
+HELP = "classify a text (or text pair), or every row of a file, with a fine-tuned model"
+
+
+def add_arguments(parser):
+    parser.add_argument("text", nargs="?", help="the text to classify")
+    parser.add_argument("--pair", help="second text, for sentence-pair models")
+    parser.add_argument("--model", default=None, help="fine-tuned model: a run, a folder, a hub id "
+                        "(default: default-sentiment)")
+    parser.add_argument("--input-file", help="CSV/TSV/JSONL/JSON or plain text (one per line) to classify")
+    parser.add_argument("--text-column", default="", help="text column of --input-file (default: detected)")
+    parser.add_argument("--text-pair-column", default="-", help="pair column of --input-file")
+    parser.add_argument("--output", help="write predictions as CSV here")
+    parser.add_argument("--json", action="store_true")
+
+
+def run(args) -> int:
+    from ..cli import print_json
+    from ..errors import BadInput
+    from ..inference import classify, classify_file
+    from ..models import load_model
+
+    if bool(args.text) == bool(args.input_file):
+        raise BadInput('give either a TEXT or --input-file F')
+    loaded = load_model(args.model, head="classification", task="classify")
+    if args.text:
+        result = classify(args.text, loaded, pair=args.pair)
+        if args.json:
+            print_json(result)
+        else:
+            for item in result["scores"]:
+                print(f"{item['label']:20} {item['score']:.4f}")
+        return 0
+    result = classify_file(args.input_file, loaded, args.text_column, args.text_pair_column, args.output)
+    if args.json:
+        for row in result["rows"]:
+            print_json(row)
+    elif args.output:
+        print(f"wrote {result['n']} predictions to {args.output}")
+    else:
+        for row in result["rows"]:
+            print(f"{row['label']}\t{row['score']:.4f}\t{row['text'][:80]}")
+    return 0

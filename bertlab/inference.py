@@ -1,0 +1,90 @@
+"""Sentence (pair) classification with a fine-tuned model, one text or a whole file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import BadInput
+
+
+def label_names(model) -> list[str]:
+    id2label = getattr(model.config, "id2label", None) or {}
+    return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(model.config.num_labels)]
+
+
+def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int = 32,
+                  max_length: int | None = None):
+    """Class probabilities, shape (n, num_labels). Batches are formed by length (less padding) and
+    the results put back in input order."""
+    import numpy as np
+    import torch
+
+    tokenizer, model = loaded.tokenizer, loaded.model
+    limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512,
+                              getattr(model.config, "max_position_embeddings", 512))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
+                            truncation=True, max_length=limit, padding=True, return_tensors="pt")
+            logits = model(**enc).logits.float()
+            out[idx] = torch.softmax(logits, -1).numpy()
+    return out
+
+
+def classify(text: str, loaded, pair: str | None = None) -> dict[str, Any]:
+    if text is None or not str(text).strip():
+        raise BadInput("the text is empty: type a sentence to classify")
+    pair = pair if pair and str(pair).strip() else None
+    probs = predict_probs([text], [pair] if pair else None, loaded)[0]
+    names = label_names(loaded.model)
+    ranked = sorted(zip(names, probs.tolist()), key=lambda kv: -kv[1])
+    return {"label": ranked[0][0], "score": ranked[0][1],
+            "scores": [{"label": n, "score": p} for n, p in ranked], "model": loaded.source.name}
+
+
+def classify_file(path: str, loaded, text_column: str = "", text_pair_column: str = "-",
+                  output: str | None = None) -> dict[str, Any]:
+    """Predict every row of a file; with `output`, write a predictions CSV (formula-like cells
+    neutralised so a spreadsheet shows them as text)."""
+    from .labeled_data import read_texts, write_predictions_csv
+
+    texts, pairs = read_texts(path, text_column=text_column, text_pair_column=text_pair_column)
+    probs = predict_probs(texts, pairs, loaded)
+    names = label_names(loaded.model)
+    rows = []
+    for i, text in enumerate(texts):
+        best = int(probs[i].argmax())
+        row = {"text": text}
+        if pairs:
+            row["text_pair"] = pairs[i]
+        row.update({"label": names[best], "score": round(float(probs[i][best]), 6)})
+        row.update({f"p_{n}": round(float(p), 6) for n, p in zip(names, probs[i])})
+        rows.append(row)
+    if output:
+        write_predictions_csv(output, rows)
+    return {"rows": rows, "labels": names, "n": len(rows), "output": output}
+
+
+def evaluate_file(path: str, loaded, text_column: str = "", text_pair_column: str = "",
+                  label_column: str = "") -> dict[str, Any]:
+    """Metrics of a fine-tuned model on a labeled file (labels named as in the model's config)."""
+    from .labeled_data import load_labeled
+    from .metrics import classification_metrics
+
+    data = load_labeled(path, text_column, text_pair_column, label_column)
+    names = label_names(loaded.model)
+    index = {n: i for i, n in enumerate(names)}
+    unknown = sorted(set(data.labels) - set(index))
+    if unknown:
+        from .errors import DataError
+
+        first = data.labels.index(unknown[0])
+        raise DataError(f"label(s) {', '.join(map(repr, unknown[:5]))} are not labels of this model "
+                        f"({', '.join(names)})", path=path, row=data.row_numbers[first], column=data.label_column)
+    probs = predict_probs(data.texts, data.pairs, loaded)
+    metrics = classification_metrics([index[l] for l in data.labels], probs, names)
+    return metrics

@@ -1,0 +1,108 @@
+"""Fine-tuning end to end through the CLI on a tiny model and a fixture CSV: the run finishes
+with all metrics, the model keeps its label names, classify and evaluate use it, and bad input
+exits 2 naming the file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+import pytest
+
+from bertlab import runs
+from bertlab.cli import main
+
+POS = "good great love fun happy".split()
+NEG = "bad awful hate boring sad".split()
+FILL = "the movie film plot story was very really a it".split()
+
+
+def write_fixture(path, n=160, seed=0, label_names=("negative", "positive")):
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        for i in range(n):
+            label = i % 2
+            words = rng.sample(FILL, 4) + [rng.choice(POS if label else NEG)]
+            rng.shuffle(words)
+            writer.writerow([" ".join(words), label_names[label]])
+    return path
+
+
+@pytest.fixture(scope="module")
+def finetuned(tmp_path_factory):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import write_tiny_model
+
+    root = tmp_path_factory.mktemp("ft")
+    model = write_tiny_model(root / "tiny", "base")
+    data = write_fixture(root / "train.csv")
+    out = root / "run"
+    code = main(["finetune", "--train", str(data), "--model", str(model), "--epochs", "10", "--lr", "3e-3",
+                 "--batch-size", "16", "--eval-every", "20", "--out", str(out), "--quiet", "--json"])
+    assert code == 0
+    return root, out
+
+
+def test_run_finishes_with_all_metrics_and_label_names(finetuned):
+    root, out = finetuned
+    results = json.loads((out / "results.json").read_text())
+    for key in ("eval_accuracy", "eval_precision", "eval_recall", "eval_f1", "eval_f1_macro", "eval_roc_auc",
+                "eval_loss"):
+        assert key in results, key
+    assert results["eval_accuracy"] >= 0.9
+    # the confusion matrix sums to the validation size (10% stratified split of 160 rows)
+    assert sum(map(sum, results["confusion_matrix"])) == 16
+    details = json.loads((out / "eval_latest.json").read_text())
+    assert len(details["hardest_examples"]) == 10 and "roc_curve" in details
+    config = json.loads((out / "final" / "config.json").read_text())
+    assert config["id2label"] == {"0": "negative", "1": "positive"}
+    summary = json.loads((out / "data_summary.json").read_text())
+    assert summary["text_column"] == "review" and summary["label_column"] == "sentiment"
+    train_events = [e for e in runs.read_events(out) if e["type"] == "train"]
+    assert train_events[-1]["loss"] < train_events[0]["loss"]
+    assert (out / "final" / "README.md").read_text().count("accuracy") >= 1
+
+
+def test_classify_and_evaluate_use_the_finetuned_model(finetuned, tmp_path, capsys):
+    root, out = finetuned
+    capsys.readouterr()
+    assert main(["classify", "--model", str(out), "a really great fun film", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["label"] == "positive" and result["score"] > 0.5
+    assert abs(sum(s["score"] for s in result["scores"]) - 1) < 1e-5
+
+    unlabeled = tmp_path / "texts.csv"
+    unlabeled.write_text("text\nthe plot was awful\n=cmd|' /C calc'!A0 great\n", encoding="utf-8")
+    predictions = tmp_path / "pred.csv"
+    assert main(["classify", "--model", str(out), "--input-file", str(unlabeled), "--output", str(predictions)]) == 0
+    rows = list(csv.DictReader(open(predictions, encoding="utf-8-sig")))
+    assert [r["label"] for r in rows][0] == "negative"
+    assert rows[1]["text"].startswith("'=")  # a formula-like cell is neutralised
+
+    test_file = write_fixture(tmp_path / "test.csv", n=40, seed=9)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--data", str(test_file), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n"] == 40 and metrics["accuracy"] >= 0.9
+    assert set(metrics) >= {"accuracy", "f1", "precision", "recall", "roc_auc", "n"}
+
+
+def test_bad_inputs_exit_2_with_the_file_named(tmp_path, make_tiny_model, capsys):
+    model = str(make_tiny_model("base"))
+    one_class = tmp_path / "one.csv"
+    one_class.write_text("text,label\n" + "".join(f"good film {i},positive\n" for i in range(30)), encoding="utf-8")
+    assert main(["finetune", "--train", str(one_class), "--model", model, "--out", str(tmp_path / "r1")]) == 2
+    err = capsys.readouterr().err
+    assert "one.csv" in err and "at least two classes" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert main(["finetune", "--train", str(empty), "--model", model, "--out", str(tmp_path / "r2")]) == 2
+    assert "empty.csv" in capsys.readouterr().err
+    assert main(["finetune", "--train", str(tmp_path / "nope.csv"), "--model", model]) == 2
+    assert main(["classify", "--model", model, "hello"]) == 2
+    assert "classification head" in capsys.readouterr().err
