@@ -106,3 +106,30 @@ def test_bad_inputs_exit_2_with_the_file_named(tmp_path, make_tiny_model, capsys
     assert main(["finetune", "--train", str(tmp_path / "nope.csv"), "--model", model]) == 2
     assert main(["classify", "--model", model, "hello"]) == 2
     assert "classification head" in capsys.readouterr().err
+
+
+def test_preflight_estimate_scales_with_the_work(tmp_path, make_tiny_model):
+    from bertlab.config import FinetuneConfig, TrainConfig
+    from bertlab.estimate import estimate_run
+
+    data = write_fixture(tmp_path / "train.csv", n=200)
+    model = str(make_tiny_model("base"))
+    one = estimate_run(TrainConfig(model=model, epochs=1, finetune=FinetuneConfig(train=str(data))))
+    three = estimate_run(TrainConfig(model=model, epochs=3, finetune=FinetuneConfig(train=str(data))))
+    assert one["examples"] == 180 and one["steps"] == 12  # 90% of 200 rows, batch 16
+    assert three["steps"] == 36 and three["estimated_seconds"] > 2 * one["estimated_seconds"] > 0
+    big = estimate_run(TrainConfig(model="default", epochs=1, finetune=FinetuneConfig(train=str(data))))
+    assert big["estimated_memory_mb"] > 4 * one["estimated_memory_mb"]  # 22M parameters vs a tiny model
+
+
+def test_service_keeps_a_bounded_lru_of_models(make_tiny_model):
+    from bertlab.service import Service
+
+    service = Service(max_models=2)
+    folders = [str(make_tiny_model("masked-lm", seed=i)) for i in range(3)]
+    first = service.model(folders[0], "masked-lm", "fill-mask")
+    assert service.model(folders[0], "masked-lm", "fill-mask") is first  # cached
+    service.model(folders[1], "masked-lm", "fill-mask")
+    service.model(folders[2], "masked-lm", "fill-mask")
+    assert len(service._models) == 2
+    assert service.model(folders[0], "masked-lm", "fill-mask") is not first  # evicted, reloaded
