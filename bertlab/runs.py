@@ -228,10 +228,14 @@ def zip_final(run: str | Path) -> str:
     final = folder / "final"
     if not (final / "config.json").exists():
         raise BadInput(f"run {folder.name} has no finished model yet")
-    target = folder / f"{folder.name}-model.zip"
+    # Zips go to a downloads folder under the temp dir: the web server hands out files from there,
+    # while the run folders themselves (configs, logs, uploaded data) are never served.
+    downloads = Path(tempfile.gettempdir()) / "bertlab-downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    target = downloads / f"{folder.name}-model.zip"
     if target.exists() and target.stat().st_mtime >= (final / "config.json").stat().st_mtime:
         return str(target)
-    tmp = folder / f".{target.name}.tmp"
+    tmp = downloads / f".{target.name}.{os.getpid()}.tmp"
     shutil.make_archive(str(tmp), "zip", root_dir=final)
     os.replace(str(tmp) + ".zip", target)
     return str(target)
@@ -245,9 +249,7 @@ def queue_position(folder: Path) -> int:
         if other == folder or not other.is_dir():
             continue
         status = read_status(other)
-        if status.get("state") == "running":
-            ahead += 1
-        elif status.get("state") == "queued" and status.get("created", 0) < mine:
+        if status.get("state") == "queued" and status.get("created", 0) < mine:
             ahead += 1
     return ahead + 1
 

@@ -83,32 +83,71 @@ class Service:
         from .fill_mask import fill_mask
 
         self.check_text(text)
+        self.check_model(model, "fill-mask")
         return fill_mask(text, self.model(model, "masked-lm", "fill-mask"), **kwargs)
 
     def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
         from .inference import classify
 
-        self.check_text(text)
+        self.check_text(text, pair)
+        self.check_model(model, "classify")
         return classify(text, self.model(model, "classification", "classify"), pair=pair)
 
     def classify_file(self, path: str, model: str | None = None, text_column: str = "",
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
         from .inference import classify_file
 
+        self.check_model(model, "classify")
         return classify_file(path, self.model(model, "classification", "classify"), text_column,
                              text_pair_column, output)
 
     def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
         from .tokenization import tokenize_view
 
-        self.check_text(text)
+        self.check_text(text, pair)
+        self.check_model(model, "tokenize")
         return tokenize_view(text, pair=pair, tokenizer=self.tokenizer(model, "tokenize"), **kwargs)
 
-    def check_text(self, text: str) -> None:
+    def check_text(self, *texts: str | None) -> None:
         from .errors import BadInput
 
-        if text is not None and len(text) > self.limits["max_text_chars"]:
-            raise BadInput(f"text is {len(text)} characters; the limit here is {self.limits['max_text_chars']}")
+        for text in texts:
+            if text is None:
+                continue
+            if not isinstance(text, str):
+                raise BadInput("the text must be a string")
+            if len(text) > self.limits["max_text_chars"]:
+                raise BadInput(f"text is {len(text)} characters; the limit here is {self.limits['max_text_chars']}")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise BadInput(f"the text holds an invalid character (a lone surrogate) at position {exc.start}") from None
+
+    def check_model(self, name: str | None, task: str) -> None:
+        """In a public demo only the listed models may be used: no arbitrary local folders or hub
+        downloads on a stranger's request."""
+        from .errors import BadInput
+
+        if self.demo and name and name not in self.model_choices(task):
+            raise BadInput(f"model {name!r} is not offered in this demo; choose one from the list")
+
+    def _run_folder(self, run: str) -> str:
+        """Runs are named by their id, a folder directly under the runs root: a path or `..` from
+        the page is refused, so nothing outside the runs folder is read, zipped or deleted."""
+        from pathlib import Path
+
+        from .errors import BadInput
+        from .models import runs_root
+
+        name = str(run or "").strip()
+        if name and Path(name).is_absolute() and Path(name).resolve().parent == runs_root().resolve():
+            name = Path(name).name  # a run folder path as start_run returned it
+        if not name or name != Path(name).name or name.startswith(".") or "\\" in name:
+            raise BadInput(f"{name!r} is not a run id (runs are named by their folder under the runs folder)")
+        folder = runs_root() / name
+        if not folder.is_dir():
+            raise BadInput(f"run {name!r} not found")
+        return str(folder)
 
     # ---------------------------------------------------------------- runs
 
@@ -128,7 +167,7 @@ class Service:
     def run_state(self, run: str, tail: int = 2000) -> dict[str, Any]:
         from . import runs
 
-        return runs.run_state(run, tail=tail)
+        return runs.run_state(self._run_folder(run), tail=tail)
 
     def resume_run(self, run: str) -> str:
         from .errors import BadInput
@@ -136,7 +175,7 @@ class Service:
 
         if self.demo:
             raise BadInput("training is switched off in this public demo")
-        return runs.resume_run(run)
+        return runs.resume_run(self._run_folder(run))
 
     def preview_labeled(self, path: str, text_column: str = "", text_pair_column: str = "",
                         label_column: str = "", n: int = 8) -> dict[str, Any]:
@@ -168,17 +207,17 @@ class Service:
         """A zip of a finished run's final/ folder, for download; returns its path."""
         from . import runs
 
-        return runs.zip_final(run)
+        return runs.zip_final(self._run_folder(run))
 
     def stop_run(self, run: str) -> None:
         from . import runs
 
-        runs.request_stop(run)
+        runs.request_stop(self._run_folder(run))
 
     def delete_run(self, run: str) -> None:
         from . import runs
 
-        runs.delete_run(run)
+        runs.delete_run(self._run_folder(run))
 
 
 def _accepts_columns(fn) -> bool:

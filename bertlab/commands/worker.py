@@ -16,14 +16,16 @@ def run(args) -> int:
     import signal
     from pathlib import Path
 
+    # Handlers first: a stop request that arrives while torch is still importing must not kill us.
+    stop = {"flag": False}
+    signal.signal(signal.SIGUSR1, lambda *_: stop.update(flag=True))
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+
     from .. import runs
     from ..config import TrainConfig
     from ..engine import TrainingFailed, train
 
     folder = Path(args.folder)
-    stop = {"flag": False}
-    signal.signal(signal.SIGUSR1, lambda *_: stop.update(flag=True))
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     lock = runs.DeviceLock()
     wants_stop = lambda: stop["flag"] or (folder / "STOP").exists()
     if not lock.acquire(should_stop=wants_stop):

@@ -165,7 +165,8 @@ def _share_link(request: gr.Request | None, text: str, model: str, compare: str,
     if referer:  # the page's own address (the API call itself goes to /gradio_api/...)
         parts = urlsplit(referer)
         base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    url = f"{base}?{urlencode(query)}"
+    query_string = urlencode(query, errors="replace")  # a lone surrogate must not crash the answer
+    url = f"{base}?{query_string}"
     return f"Link to this result: [{url}]({url})"
 
 

@@ -1,0 +1,44 @@
+"""Ship a finished run as one of bertlab's offline defaults: only the changed weights, in fp16,
+laid over the embedded encoder when the default is loaded (see bertlab/overlay.py).
+
+    python examples/export_default.py --run /root/bertlab-runs/default-sentiment --name default-sentiment \
+        --head classification --card examples/default_sentiment/CARD.md
+    python examples/export_default.py --run /root/bertlab-runs/default-mlm --name default-mlm \
+        --head masked-lm --card examples/default_mlm/CARD.md
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bertlab.overlay import export_overlay  # noqa: E402
+from bertlab.runs import atomic_write_json, read_json  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", required=True, help="finished run folder (its final/ is exported)")
+    parser.add_argument("--name", required=True, choices=["default-sentiment", "default-mlm"])
+    parser.add_argument("--head", required=True, choices=["classification", "masked-lm"])
+    parser.add_argument("--card", help="model card (markdown) to ship beside the weights")
+    parser.add_argument("--note", default="", help="one line of figures shown in the page")
+    args = parser.parse_args()
+    run = Path(args.run)
+    out = ROOT / "bertlab" / "assets" / args.name
+    keys = ("id2label", "label2id") if args.head == "classification" else ()
+    meta = export_overlay(run / "final", out, args.head, config_keys=keys)
+    results = read_json(run / "results.json", {}) or {}
+    meta.update({"metrics_note": args.note, "source_run": run.name,
+                 "results": {k: v for k, v in results.items() if isinstance(v, (int, float))}})
+    atomic_write_json(out / "overlay.json", meta)
+    if args.card:
+        (out / "README.md").write_text(Path(args.card).read_text(encoding="utf-8"), encoding="utf-8")
+    print(json.dumps({k: meta[k] for k in ("tensors", "parameters", "bytes")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Faults a lab survives: a training worker killed with SIGKILL (shown as interrupted, resumed from
+its last complete checkpoint, a half-written checkpoint never loaded), a second run waiting in the
+queue with its position, and broken run folders (unwritable output, deleted folder, corrupt
+run_config.json / status.json) that give clear messages while every other run stays listed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from bertlab import runs
+from bertlab.config import FinetuneConfig, TrainConfig
+from bertlab.errors import BadInput
+from bertlab.service import Service
+
+POS = "good great love fun happy".split()
+NEG = "bad awful hate boring sad".split()
+FILL = "the movie film plot story was very really a it".split()
+
+
+def write_labeled_csv(path: Path, n: int = 96) -> Path:
+    rng = random.Random(0)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i in range(n):
+            words = rng.sample(FILL, 4) + [rng.choice(POS if i % 2 else NEG)]
+            rng.shuffle(words)
+            writer.writerow([" ".join(words), "positive" if i % 2 else "negative"])
+    return path
+
+
+def finetune_config(model: Path, data: Path, max_steps: int, save_every: int) -> TrainConfig:
+    return TrainConfig(task="finetune", model=str(model), max_steps=max_steps, batch_size=8, lr=1e-3,
+                       log_every=5, eval_every=1000, save_every=save_every, keep_checkpoints=2,
+                       finetune=FinetuneConfig(train=str(data), max_length=32))
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def kill(pid) -> None:
+    try:
+        os.kill(int(pid), signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def pid_gone(pid) -> bool:
+    try:
+        os.waitpid(int(pid), os.WNOHANG)  # reap it if it is our child
+    except ChildProcessError:
+        pass
+    return not runs._pid_alive(pid)
+
+
+def make_finished_run(root: Path, name: str) -> Path:
+    """A run folder as a finished run leaves it (status, config, results; no weights needed)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    TrainConfig(task="finetune", out=str(folder)).save(folder / "run_config.json")
+    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
+    runs.atomic_write_json(folder / "results.json", {"step": 10, "eval_accuracy": 0.9})
+    return folder
+
+
+# ------------------------------------------------------------------------------ kill -9 and resume
+
+
+def test_killed_worker_is_interrupted_then_resumes_from_last_complete_checkpoint(
+        make_tiny_model, runs_dir, tmp_path, monkeypatch):
+    # One thread per worker: on a small shared machine, thread contention makes steps erratic.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    model = make_tiny_model("base")
+    data = write_labeled_csv(tmp_path / "train.csv")
+    total = 120
+    folder = Path(runs.start_run(finetune_config(model, data, max_steps=total, save_every=20)))
+    pids = []
+    try:
+        # Kill the worker as soon as it has written one complete checkpoint.
+        first = wait_for(lambda: runs.complete_checkpoints(folder), 90, "the first complete checkpoint")
+        pid = runs.read_json(folder / "status.json")["pid"]
+        pids.append(pid)
+        assert runs.read_status(folder)["state"] == "running"
+
+        # A second run started meanwhile waits for the machine, and says where it is in the queue.
+        second = Path(runs.start_run(finetune_config(model, data, max_steps=10, save_every=0)))
+        second_pid = runs.read_json(second / "status.json")["pid"]
+        pids.append(second_pid)
+        assert runs.read_status(second)["state"] == "queued"
+        position = [r for r in runs.list_runs() if r["run"] == second.name][0]["queue_position"]
+        assert position in (1, 2)  # next in line; whether the running run counts is queue_position's call
+
+        kill(pid)
+        kill(second_pid)
+        wait_for(lambda: pid_gone(pid) and pid_gone(second_pid), 10, "the killed workers to exit")
+
+        status = runs.read_status(folder)
+        assert status["state"] == "interrupted", status
+        assert "resume" in status["message"]
+        assert runs.read_status(second)["state"] == "interrupted"
+        assert {r["run"]: r["state"] for r in runs.list_runs()} == {folder.name: "interrupted",
+                                                                    second.name: "interrupted"}
+        last_complete = runs.complete_checkpoints(folder)[-1]
+        assert int(last_complete.name.split("-")[1]) >= int(first[0].name.split("-")[1])
+        assert not (folder / "final").exists()
+
+        # What a crash in the middle of a checkpoint leaves: a later step folder without the
+        # COMPLETE marker (garbage inside) and a temporary folder. Neither may ever be loaded.
+        torn = folder / "checkpoints" / f"step-{total - 1}"
+        torn.mkdir()
+        (torn / "model.safetensors").write_bytes(b"half a file")
+        (torn / "trainer_state.json").write_text('{"step": ')
+        (folder / "checkpoints" / f".tmp-step-{total - 2}").mkdir()
+        assert runs.complete_checkpoints(folder)[-1] == last_complete
+
+        resumed = Path(runs.resume_run(folder.name))
+        assert resumed == folder
+        pids.append(runs.read_json(folder / "status.json")["pid"])
+        wait_for(lambda: runs.read_status(folder)["state"] in ("finished", "failed", "interrupted"),
+                 120, "the resumed run to end", poll=0.25)
+        status = runs.read_status(folder)
+        assert status["state"] == "finished", (status, (folder / "worker.log").read_text()[-2000:])
+        events = runs.read_events(folder)
+        resume_events = [e for e in events if e.get("type") == "resume"]
+        assert [e["checkpoint"] for e in resume_events] == [last_complete.name]
+        assert resume_events[0]["step"] == int(last_complete.name.split("-")[1])
+        # The resumed part starts right after the checkpoint and runs to the end.
+        steps = [e["step"] for e in events if e.get("type") == "train"]
+        assert steps == sorted(steps) and steps[-1] == total
+        assert runs.read_json(folder / "results.json")["step"] == total
+        assert (folder / "final" / "config.json").exists()
+    finally:
+        for pid in pids:
+            kill(pid)
+
+
+# ------------------------------------------------------------------------------ broken folders
+
+
+def test_unwritable_output_folder_is_a_clear_error(runs_dir, tmp_path):
+    other = make_finished_run(runs_dir, "20240101-000000-finetune-aaaa")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    # Root ignores chmod, so a path *through a regular file* is what cannot be written here.
+    config = TrainConfig(task="finetune", out=str(blocker / "sub" / "run"),
+                         finetune=FinetuneConfig(train=str(tmp_path / "train.csv")))
+    with pytest.raises(BadInput) as info:
+        runs.start_run(config)
+    assert "cannot write to the output folder" in str(info.value)
+    assert str(blocker / "sub" / "run") in str(info.value)
+    with pytest.raises(BadInput):
+        Service().start_run(config)
+    assert [r["run"] for r in runs.list_runs()] == [other.name]
+    assert runs.read_status(other)["state"] == "finished"
+
+
+def test_deleted_run_folder_gives_clear_messages(runs_dir):
+    keep = make_finished_run(runs_dir, "20240101-000000-finetune-keep")
+    gone = make_finished_run(runs_dir, "20240102-000000-finetune-gone")
+    service = Service()
+    assert service.run_state(gone.name)["summary"]["state"] == "finished"
+    shutil.rmtree(gone)  # deleted behind the page's back (another browser, the CLI, a person)
+    for action in (service.run_state, service.resume_run, service.model_zip, service.delete_run,
+                   service.stop_run):
+        with pytest.raises(BadInput, match="not found"):
+            action(gone.name)
+    assert [r["run"] for r in service.list_runs()] == [keep.name]
+
+
+def test_corrupt_run_config_and_status_give_clear_messages(runs_dir):
+    good = make_finished_run(runs_dir, "20240101-000000-finetune-good")
+    bad_config = make_finished_run(runs_dir, "20240102-000000-finetune-badc")
+    runs.write_status(bad_config, "stopped", "stopped at step 5")
+    (bad_config / "run_config.json").write_text('{"task": "finetune", "epochs": ', encoding="utf-8")
+    bad_status = make_finished_run(runs_dir, "20240103-000000-finetune-bads")
+    (bad_status / "status.json").write_bytes(b"\xff\xfe not json at all")
+    unknown_key = make_finished_run(runs_dir, "20240104-000000-finetune-keyx")
+    runs.write_status(unknown_key, "failed", "NaN loss")
+    data = json.loads((unknown_key / "run_config.json").read_text())
+    data["learning_rat"] = 0.1
+    (unknown_key / "run_config.json").write_text(json.dumps(data))
+
+    service = Service()
+    listed = {r["run"]: r for r in service.list_runs()}  # one bad folder never hides the others
+    assert set(listed) == {good.name, bad_config.name, bad_status.name, unknown_key.name}
+    assert listed[good.name]["state"] == "finished"
+    assert listed[bad_status.name]["state"] == "interrupted"
+    assert "status.json" in listed[bad_status.name]["message"]
+
+    with pytest.raises(BadInput) as info:
+        service.resume_run(bad_config.name)
+    assert "run_config.json" in str(info.value) and "not valid JSON" in str(info.value)
+    with pytest.raises(BadInput) as info:
+        service.resume_run(unknown_key.name)
+    assert "learning_rat" in str(info.value)
+    # Looking at a broken run still works: the page shows what can be read.
+    assert service.run_state(bad_config.name)["summary"]["state"] == "stopped"
+    assert service.run_state(bad_status.name)["status"]["state"] == "interrupted"
+    assert runs.read_status(good)["state"] == "finished"
+
+
+def test_demo_service_refuses_to_start_or_resume_training(runs_dir, tmp_path):
+    stopped = make_finished_run(runs_dir, "20240101-000000-finetune-stop")
+    runs.write_status(stopped, "stopped", "stopped at step 5")
+    demo = Service(demo=True)
+    config = TrainConfig(task="finetune", finetune=FinetuneConfig(train=str(tmp_path / "x.csv")))
+    with pytest.raises(BadInput, match="switched off"):
+        demo.start_run(config)
+    with pytest.raises(BadInput, match="switched off"):
+        demo.resume_run(stopped.name)
+    assert [r["run"] for r in runs.list_runs()] == [stopped.name]
