@@ -1,0 +1,48 @@
+"""The shipped offline defaults: small files laid over the embedded encoder, loaded with no network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bertlab import models
+from bertlab.service import Service
+
+ASSETS = Path(models.__file__).resolve().parent / "assets"
+LIMIT = 15 * 1024 * 1024
+
+
+def test_shipped_defaults_stay_under_the_size_limit():
+    for folder in ASSETS.iterdir():
+        if folder.is_dir():
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            assert size <= LIMIT, (folder.name, size)
+
+
+def test_default_sentiment_classifies_obvious_sentences_offline():
+    assert (ASSETS / "default-sentiment" / "overlay.safetensors").exists()
+    service = Service()
+    cases = {"A warm, funny and beautifully acted film.": "positive",
+             "I loved every minute of it.": "positive",
+             "The plot makes no sense and the jokes fall flat.": "negative",
+             "A boring, badly written mess.": "negative"}
+    for text, expected in cases.items():
+        result = service.classify(text)  # no model given: the classify default
+        assert result["model"] == "default-sentiment"
+        assert result["label"] == expected, (text, result)
+    info = models.describe("default-sentiment", "classify")
+    assert info.labels == ["negative", "positive"] and "SST-2" in info.metrics_note
+    assert "default-sentiment" in service.model_choices("classify")
+
+
+def test_overlay_changes_only_the_top_layers_and_heads():
+    from safetensors import safe_open
+
+    with safe_open(str(ASSETS / "default-sentiment" / "overlay.safetensors"), framework="pt") as handle:
+        names = list(handle.keys())
+    assert not any("embeddings" in n for n in names)
+    assert {n.split(".")[3] for n in names if ".layer." in n} == {"4", "5"}
+    meta = json.loads((ASSETS / "default-sentiment" / "overlay.json").read_text())
+    assert meta["head"] == "classification" and meta["results"]["eval_accuracy"] > 0.84
