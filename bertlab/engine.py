@@ -376,7 +376,9 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
                 message = (f"the loss became {value.item()} at step {step}; training diverged. "
                            f"Try a lower learning rate than {config.lr:g} (e.g. {config.lr / 10:g}).")
                 break
-            if step % config.log_every == 0 or step == total_steps or step == 1:
+            # Every log_every steps, and at least every 2 s so a watching page stays current.
+            if (step % config.log_every == 0 or step == total_steps or step == 1
+                    or time.time() - window["t0"] >= 2.0):
                 now = time.time()
                 span = max(now - window["t0"], 1e-9)
                 n = max(window["n"], 1)

@@ -94,7 +94,7 @@ def estimate_run(config) -> dict[str, Any]:
     activations = config.batch_size * seq * layers * (34 * h + 5 * 12 * seq) * 4 / 1e0
     memory = shape["parameters"] * 16 + activations
     return {"examples": n_examples, "steps": steps, "tokens_per_example": round(tokens_per_example, 1),
-            "parameters": shape["parameters"], "estimated_seconds": round(seconds, 1),
+            "parameters": shape["parameters"], "estimated_seconds": round(seconds, 3),
             "estimated_memory_mb": round(memory / 2 ** 20, 1),
             "machine_matmul_gflops": round(matmul_flops_per_s() / 1e9, 1),
             "note": f"~{REALIZED_FRACTION:.0%} of this machine's measured fp32 matmul rate assumed"}

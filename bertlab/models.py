@@ -350,13 +350,22 @@ def _heads_from_architecture(archs: list[str]) -> list[str]:
     return heads
 
 
+def safetensors_header(path: Path) -> dict[str, Any]:
+    """Tensor names -> {dtype, shape, ...} read from a .safetensors header (8-byte little-endian
+    length, then JSON). No torch import: the page lists and describes models without loading it."""
+    with open(path, "rb") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        if length <= 0 or length > 100_000_000:
+            raise BadInput(f"{path} is not a valid safetensors file")
+        header = json.loads(handle.read(length))
+    header.pop("__metadata__", None)
+    return header
+
+
 def _weight_names(folder: Path) -> list[str] | None:
     names: list[str] = []
     for file in sorted(folder.glob("*.safetensors")):
-        from safetensors import safe_open
-
-        with safe_open(str(file), framework="pt") as handle:
-            names.extend(handle.keys())
+        names.extend(safetensors_header(file))
     if not names:
         bins = sorted(folder.glob("pytorch_model*.bin"))
         if not bins:
@@ -413,16 +422,12 @@ def _count_parameters(folder: Path) -> int:
     total = 0
     if not folder.is_dir():
         return 0
-    from safetensors import safe_open
-
     for file in folder.glob("*.safetensors"):
-        with safe_open(str(file), framework="pt") as handle:
-            for key in handle.keys():
-                shape = handle.get_slice(key).get_shape()
-                count = 1
-                for dim in shape:
-                    count *= dim
-                total += count
+        for entry in safetensors_header(file).values():
+            count = 1
+            for dim in entry.get("shape", []):
+                count *= dim
+            total += count
     return total
 
 

@@ -196,14 +196,15 @@ def run_summary(folder: Path) -> dict[str, Any]:
     status = read_status(folder)
     config = read_json(folder / "run_config.json", {}) or {}
     events = read_events(folder, tail=50)
-    last = next((e for e in reversed(events) if "step" in e), {})
+    last = next((e for e in reversed(events) if e.get("type") == "train"), {})
+    progress = next((e for e in reversed(events) if "step" in e), last)
     results = read_json(folder / "results.json", {}) or {}
     row = {"run": folder.name, "path": str(folder), "state": status.get("state"),
            "message": status.get("message", ""), "task": config.get("task", "?"),
-           "model": config.get("model") or "default", "step": last.get("step"),
-           "total_steps": last.get("total_steps"), "loss": last.get("loss"),
+           "model": config.get("model") or "default", "step": progress.get("step"),
+           "total_steps": progress.get("total_steps"), "loss": last.get("loss"),
            "has_final": (folder / "final" / "config.json").exists(), "created": status.get("created")}
-    for key in ("eval_accuracy", "eval_f1", "mlm_accuracy"):
+    for key in ("eval_accuracy", "eval_f1", "eval_mlm_accuracy", "eval_nsp_accuracy"):
         if key in results:
             row[key] = results[key]
     if row["state"] == "queued":

@@ -92,7 +92,7 @@ def test_classify_and_evaluate_use_the_finetuned_model(finetuned, tmp_path, caps
     assert set(metrics) >= {"accuracy", "f1", "precision", "recall", "roc_auc", "n"}
 
 
-def test_bad_inputs_exit_2_with_the_file_named(tmp_path, make_tiny_model, capsys):
+def test_bad_inputs_exit_2_with_the_file_named(tmp_path, make_tiny_model, capsys, runs_dir):
     model = str(make_tiny_model("base"))
     one_class = tmp_path / "one.csv"
     one_class.write_text("text,label\n" + "".join(f"good film {i},positive\n" for i in range(30)), encoding="utf-8")

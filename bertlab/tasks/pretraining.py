@@ -319,6 +319,9 @@ class PretrainingTask(Task):
                             path=", ".join(pcfg.corpus))
 
         # Tokenizer: a new WordPiece vocabulary, or the model's own.
+        if pcfg.train_tokenizer and not pcfg.preset:
+            raise BadInput("--train-tokenizer builds a new vocabulary, which only fits a model trained from "
+                           "scratch (--preset); continued pre-training keeps the model's own vocabulary")
         if pcfg.train_tokenizer:
             from ..tokenization import train_wordpiece
 
@@ -506,6 +509,8 @@ def preview_batch(config, n: int = 4) -> dict[str, Any]:
 
     p = config.pretrain
     documents = read_corpus(p.corpus)[:200]
+    if not documents:
+        raise DataError("the corpus is empty: no text found", path=", ".join(p.corpus))
     if p.train_tokenizer:
         from ..tokenization import train_wordpiece
         import tempfile

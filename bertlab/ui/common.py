@@ -1,0 +1,378 @@
+"""Helpers shared by the training tabs (fine-tuning, pre-training, runs): messages, the status line,
+curves as pandas frames for gr.LinePlot, the runs table, number checks, and staging uploads.
+
+Everything here reads what `service.run_state` / `service.list_runs` return (the run folder's
+status.json, events.jsonl, results.json, eval_latest.json); nothing imports torch.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..errors import BadInput
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+RESUMABLE = ("stopped", "failed", "interrupted")
+POLL_S = 1.5  # the issue asks for updates at least every 2 s while a run is going
+
+DEMO_NOTE = ("**Training is switched off in this public demo.** Fine-tuning and pre-training run for "
+             "minutes to hours and need the machine to themselves, so a shared demo cannot offer them to "
+             "every visitor. Run bertlab on your own machine (`pip install -r requirements.txt && python "
+             "app.py`) to train. Runs already on this server can still be watched below and in the Runs tab.")
+
+
+# ---------------------------------------------------------------------------------- messages
+
+
+def error_box(message: str) -> str:
+    """A visible, escaped error line for a gr.Markdown."""
+    return f"> ⚠️ **{html.escape(str(message), quote=False)}**" if message else ""
+
+
+def info_box(message: str) -> str:
+    return f"> {html.escape(str(message), quote=False)}" if message else ""
+
+
+def attempt(what: str, fn: Callable, *args, **kwargs) -> tuple[Any, str | None]:
+    """Call `fn`; return (result, None) or (None, message). A BadInput (the user can fix it) gives
+    its own message; anything else is logged with its traceback and reported in one line, so the
+    page keeps serving whatever went wrong."""
+    try:
+        return fn(*args, **kwargs), None
+    except BadInput as exc:
+        return None, str(exc)
+    except Exception as exc:  # never let a handler crash the page
+        log.exception("could not %s", what)
+        return None, f"could not {what}: {type(exc).__name__}: {exc}"
+
+
+def number(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+           integer: bool = False, above: float | None = None):
+    """A form value as int/float, or BadInput naming the field and the allowed range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise BadInput(f"{name}: enter a number")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{name}: {value!r} is not a number") from None
+    if not math.isfinite(x):
+        raise BadInput(f"{name}: {value!r} is not a finite number")
+    if integer:
+        if x != int(x):
+            raise BadInput(f"{name}: {value!r} must be a whole number")
+        x = int(x)
+    if minimum is not None and x < minimum:
+        raise BadInput(f"{name}: {value!r} is below the minimum {minimum:g}")
+    if maximum is not None and x > maximum:
+        raise BadInput(f"{name}: {value!r} is above the maximum {maximum:g}")
+    if above is not None and x <= above:
+        raise BadInput(f"{name}: {value!r} must be greater than {above:g}")
+    return x
+
+
+# ---------------------------------------------------------------------------------- status line
+
+
+def fmt_duration(seconds) -> str:
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(max(0.0, seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def last_event(events: list[dict], kind: str | None = None, key: str | None = None) -> dict:
+    for event in reversed(events):
+        if (kind is None or event.get("type") == kind) and (key is None or key in event):
+            return event
+    return {}
+
+
+def progress_markdown(state: dict | None) -> str:
+    """One status block: state, step / total with a bar, elapsed, ETA, speed, queue, message."""
+    if not state:
+        return "*No run selected. Start one above, or choose a run to watch.*"
+    summary, status, events = state.get("summary", {}), state.get("status", {}), state.get("events", [])
+    run, run_state = summary.get("run", "?"), summary.get("state") or status.get("state", "?")
+    train = last_event(events, "train")
+    step, total = summary.get("step") or 0, summary.get("total_steps") or train.get("total_steps")
+    preset = ((state.get("config") or {}).get("pretrain") or {}).get("preset")
+    preset = preset if summary.get("task") == "pretrain" else ""
+    origin = f" · from scratch, preset `{preset}`" if preset else (
+        f" · model `{summary['model']}`" if summary.get("model") else "")
+    lines = [f"**Run** `{run}` · **{run_state}**{origin}"]
+    if run_state == "queued":
+        pos = summary.get("queue_position")
+        lines.append("Waiting for the machine (one run trains at a time)"
+                     + (f": position **{pos}** in the queue." if pos else "."))
+    if total:
+        frac = min(1.0, step / total)
+        filled = int(round(frac * 24))
+        lines.append(f"`{'█' * filled}{'░' * (24 - filled)}` step **{step} / {total}** ({frac:.0%})")
+    elapsed = last_event(events, key="elapsed_s").get("elapsed_s")
+    bits = []
+    if elapsed is not None:
+        bits.append(f"elapsed {fmt_duration(elapsed)}")
+    if run_state == "running" and train.get("eta_s") is not None:
+        bits.append(f"ETA {fmt_duration(train['eta_s'])}")
+    if train.get("samples_per_s"):
+        bits.append(f"{train['samples_per_s']:.1f} samples/s")
+    if train.get("tokens_per_s"):
+        bits.append(f"{train['tokens_per_s']:,.0f} tokens/s")
+    if isinstance(train.get("loss"), (int, float)):
+        bits.append(f"loss {train['loss']:.4f}")
+    if bits:
+        lines.append(" · ".join(bits))
+    message = status.get("message") or summary.get("message") or ""
+    if run_state in ("failed", "interrupted"):
+        lines.append(error_box(message or run_state))
+    elif message:
+        lines.append(f"*{html.escape(message, quote=False)}*")
+    return "  \n".join(lines)
+
+
+def status_json(state: dict | None) -> dict:
+    """The machine-readable gist of a run (shown in a JSON box, and what API callers read). No key
+    is called "path": gradio_client would take such a dict for a file and try to download it."""
+    if not state:
+        return {}
+    summary, events = state.get("summary", {}), state.get("events", [])
+    evaluation = last_event(events, "eval")
+    return {"run": summary.get("run"), "folder": summary.get("path"), "task": summary.get("task"),
+            "state": summary.get("state"), "message": state.get("status", {}).get("message", ""),
+            "step": summary.get("step"), "total_steps": summary.get("total_steps"),
+            "queue_position": summary.get("queue_position"), "has_final": summary.get("has_final"),
+            "train": {k: v for k, v in last_event(events, "train").items() if k != "type"},
+            "eval": {k: v for k, v in evaluation.items() if isinstance(v, (int, float)) and k != "type"},
+            "results": {k: v for k, v in state.get("results", {}).items()
+                        if isinstance(v, (int, float, str))}}
+
+
+# ---------------------------------------------------------------------------------- curves
+
+
+def curve_frame(events: list[dict], series: dict[str, tuple[str, str]], x: str = "step") -> pd.DataFrame:
+    """Long-format points for gr.LinePlot(x="step", y="value", color="series").
+    `series` maps a legend label to (event type, key), e.g. {"train loss": ("train", "loss")}.
+
+    Every series is in the frame from the start, a series without points yet as one empty (NaN)
+    row: Gradio 6.31 fixes a plot's colour scale from the first data it draws and later updates
+    only swap the data, so a series that appeared later (the validation loss after the first
+    evaluation) would never be drawn."""
+    rows = []
+    for event in events:
+        if x not in event:
+            continue
+        for label, (kind, key) in series.items():
+            value = event.get(key)
+            if event.get("type") == kind and isinstance(value, (int, float)) and math.isfinite(value):
+                rows.append((float(event[x]), float(value), label))
+    present = {label for _, _, label in rows}
+    rows += [(math.nan, math.nan, label) for label in series if label not in present]
+    # Rows grouped by series in `series` order: the plot assigns colours in order of appearance,
+    # so each series keeps its colour whenever the chart is redrawn.
+    order = {label: i for i, label in enumerate(series)}
+    rows.sort(key=lambda row: order[row[2]])  # stable: steps stay in order within a series
+    frame = pd.DataFrame(rows, columns=[x, "value", "series"])
+    return frame.astype({x: float, "value": float, "series": str})
+
+
+LOSS_SERIES = {"train loss": ("train", "loss"), "validation loss": ("eval", "eval_loss")}
+FINETUNE_METRICS = {"accuracy": ("eval", "eval_accuracy"), "precision": ("eval", "eval_precision"),
+                    "recall": ("eval", "eval_recall"), "F1": ("eval", "eval_f1"),
+                    "F1 (macro)": ("eval", "eval_f1_macro"), "ROC-AUC": ("eval", "eval_roc_auc"),
+                    "train accuracy": ("train", "train_accuracy")}
+PRETRAIN_LOSSES = {"MLM loss": ("train", "mlm_loss"), "NSP loss": ("train", "nsp_loss"),
+                   "validation MLM loss": ("eval", "eval_mlm_loss"),
+                   "validation NSP loss": ("eval", "eval_nsp_loss")}
+PRETRAIN_METRICS = {"MLM accuracy": ("train", "mlm_accuracy"), "NSP accuracy": ("train", "nsp_accuracy"),
+                    "validation MLM accuracy": ("eval", "eval_mlm_accuracy"),
+                    "validation NSP accuracy": ("eval", "eval_nsp_accuracy")}
+
+
+def loss_frame(events: list[dict], task: str) -> pd.DataFrame:
+    return curve_frame(events, PRETRAIN_LOSSES if task == "pretrain" else LOSS_SERIES)
+
+
+def metrics_frame(events: list[dict], task: str) -> pd.DataFrame:
+    return curve_frame(events, PRETRAIN_METRICS if task == "pretrain" else FINETUNE_METRICS)
+
+
+# Named colours, so the caption can say which line is which: Gradio 6.31 sometimes clips the
+# chart's own legend (its height is fixed at the first layout).
+PALETTE = [("blue", "#4c78a8"), ("orange", "#f58518"), ("red", "#e45756"), ("teal", "#72b7b2"),
+           ("green", "#54a24b"), ("yellow", "#eeca3b"), ("purple", "#b279a2"), ("pink", "#ff9da6"),
+           ("brown", "#9d755d"), ("grey", "#bab0ac")]
+
+
+def line_plot(label: str, y_title: str, series, x: str = "step", frame: pd.DataFrame | None = None, **kwargs):
+    """A gr.LinePlot for long-format frames, showing its (empty) series from the start, each in a
+    fixed colour named in the caption. Updates must send plain frames with the same series: an
+    update that also changes a property (gr.LinePlot(value=..., prop=...)) makes Gradio 6.31 draw
+    the previous value. No fixed height: it cuts the legend off."""
+    import gradio as gr
+
+    names = list(series)
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    caption = " · ".join(f"{colours[n][0]}: {n}" for n in names)
+    return gr.LinePlot(value=curve_frame([], series, x=x) if frame is None else frame, x=x, y="value",
+                       color="series", label=label, x_title=x, y_title=y_title, colors_in_legend=names,
+                       color_map={n: c[1] for n, c in colours.items()}, caption=caption, **kwargs)
+
+
+# ---------------------------------------------------------------------------------- runs
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+RUN_COLUMNS = ["run", "task", "state", "step", "loss", "metrics", "message"]
+
+
+def runs_frame(rows: list[dict]) -> pd.DataFrame:
+    """The runs table: one row per run folder, newest first."""
+    table = []
+    for r in rows:
+        step = ""
+        if r.get("step") or r.get("total_steps"):
+            step = f"{r.get('step') or 0} / {r.get('total_steps') or '?'}"
+        metrics = ", ".join(f"{name} {_fmt(r[key])}" for key, name in
+                            (("eval_accuracy", "accuracy"), ("eval_f1", "F1"), ("mlm_accuracy", "MLM acc"))
+                            if isinstance(r.get(key), (int, float)))
+        state = r.get("state") or "?"
+        if state == "queued" and r.get("queue_position"):
+            state = f"queued (#{r['queue_position']})"
+        table.append([r.get("run", "?"), r.get("task", "?"), state, step, _fmt(r.get("loss")), metrics,
+                      (r.get("message") or "")[:200]])
+    return pd.DataFrame(table, columns=RUN_COLUMNS)
+
+
+def _newest_first(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (r.get("created") or 0, r.get("run") or ""), reverse=True)
+
+
+def run_choices(rows: list[dict], task: str | None = None, with_state: bool = False) -> list[tuple[str, str]]:
+    """(label, run id) pairs for a dropdown, newest first. The state in a label goes stale unless
+    the choices are refreshed as often as the runs change (the runs tab does)."""
+    return [(f"{r['run']} · {r.get('state') or '?'}" if with_state else r["run"], r["run"])
+            for r in _newest_first(rows) if task is None or r.get("task") == task]
+
+
+def newest_active(rows: list[dict], task: str | None = None) -> str:
+    """The newest running or queued run (of `task`), so a reloaded page re-attaches to it."""
+    for r in _newest_first(rows):
+        if r.get("state") in ACTIVE and (task is None or r.get("task") == task):
+            return r["run"]
+    return ""
+
+
+def safe_list_runs(service) -> list[dict]:
+    """service.list_runs() without folders that are not runs (state "unknown"), and [] on error."""
+    rows, _ = attempt("list the runs", service.list_runs)
+    return [r for r in rows or [] if r.get("state") != "unknown"]
+
+
+def signature(state: dict | None) -> str:
+    """Changes whenever anything shown about a run changes; the polling timer skips re-sending the
+    whole view (and re-drawing the plots) while it stays the same."""
+    if not state:
+        return ""
+    summary, events = state.get("summary", {}), state.get("events", [])
+    return "|".join(str(x) for x in (summary.get("run"), summary.get("state"), summary.get("queue_position"),
+                                     len(events), events[-1] if events else "", summary.get("has_final"),
+                                     state.get("status", {}).get("message")))
+
+
+# ---------------------------------------------------------------------------------- uploads
+
+
+def new_run_folder(task: str) -> Path:
+    """A fresh run folder under the runs root, made before start_run so uploads can be copied in."""
+    from .. import runs  # no torch: run-folder bookkeeping only
+
+    folder = runs.runs_root() / runs.new_run_id(task)
+    try:
+        (folder / "data").mkdir(parents=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def stage_upload(folder: Path, source: str, role: str) -> str:
+    """Copy an uploaded file into the run folder (data/<role>-<name>): the run then owns its data,
+    a resume finds it even after the page's upload cache is cleaned, and nothing uploaded lives
+    outside the run that uses it."""
+    src = Path(source)
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in src.name) or "upload"
+    target = folder / "data" / f"{role}-{name}"
+    try:
+        shutil.copyfile(src, target)
+    except OSError as exc:
+        raise BadInput(f"cannot copy the uploaded file {src.name} into {folder}: "
+                       f"{exc.strerror or exc}") from None
+    return str(target)
+
+
+def discard_folder(folder: Path | None) -> None:
+    """Remove a run folder made for a run that did not start."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def upload_path(value) -> str:
+    """The server-side path of a gr.File value (a str in filepath mode; tolerate dict-like values)."""
+    if not value:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("path") or value.get("name") or ""
+    return str(getattr(value, "name", value) or "")
+
+
+def check_upload_size(service, path: str) -> str:
+    """`path`, or BadInput when the file is over the service's upload limit (small in demo mode)."""
+    limit = getattr(service, "limits", {}).get("max_upload_bytes")
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return path  # the reader says clearly what is wrong with a missing file
+    if limit and size > limit:
+        raise BadInput(f"{Path(path).name} is {_size(size)}; uploads here are limited to {_size(limit)}")
+    return path
+
+
+def _size(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MB" if n >= 2 ** 20 else f"{n / 1024:.1f} KB"
+
+
+def estimate_markdown(estimate: dict | None) -> str:
+    """The pre-flight estimate in one line (nothing if there is none)."""
+    if not estimate:
+        return ""
+    seconds = estimate.get("estimated_seconds")
+    # "≈", not "~": Markdown reads a pair of tildes as strike-through.
+    parts = [f"**Estimate on this machine:** about **{fmt_duration(seconds)}**"]
+    if estimate.get("estimated_memory_mb") is not None:
+        parts.append(f"≈{estimate['estimated_memory_mb']:,.0f} MB of memory")
+    if estimate.get("steps") is not None:
+        parts.append(f"{estimate['steps']:,} steps")
+    if estimate.get("examples") is not None:
+        parts.append(f"{estimate['examples']:,} training examples of "
+                     f"≈{estimate.get('tokens_per_example', '?')} tokens")
+    if estimate.get("parameters"):
+        parts.append(f"{estimate['parameters'] / 1e6:.1f} M parameters")
+    note = str(estimate.get("note") or "").replace("~", "≈")
+    note = f"  \n*{html.escape(note, quote=False)}*" if note else ""
+    return " · ".join(parts) + note

@@ -1,0 +1,498 @@
+"""The fine-tuning tab: labeled data in, a sentence classifier out, metrics streaming in.
+
+Wiring only. The run itself trains in a worker process (`service.start_run` -> bertlab.runs), so
+closing the tab loses nothing; the page polls the run folder with a gr.Timer and draws what the
+engine wrote (events.jsonl, eval_latest.json). Which run the tab shows is the value of its "Run"
+dropdown: per browser session, set by Start, by picking a run, and on page load to the newest
+running or queued fine-tuning run, so a refreshed page re-attaches to the run it was watching.
+
+API names (for gradio_client): finetune_preview, finetune_estimate, finetune_start, finetune_status,
+finetune_stop, finetune_resume, finetune_download.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import gradio as gr
+import pandas as pd
+
+from ..config import FinetuneConfig, TrainConfig
+from ..errors import BadInput
+from . import common
+
+log = logging.getLogger(__name__)
+
+ABOUT = """\
+### Fine-tuning: teach BERT your labels
+Fine-tuning puts a **new classification layer** (one linear layer, randomly initialised) on top of
+the vector BERT computes for the `[CLS]` token at the start of every input, and then trains on your
+labeled examples with **cross-entropy loss**. **All weights are updated**, the pre-trained encoder's
+as well as the new layer's, with a small learning rate so the encoder keeps what it learned in
+pre-training. Sentence pairs (paraphrase, entailment) are read together as `[CLS] A [SEP] B [SEP]`.
+A few hundred examples and a few minutes on a CPU already give a useful classifier.
+"""
+
+DATA_TYPES = [".csv", ".tsv", ".jsonl", ".json", ".txt"]
+
+# Inputs of the start and estimate endpoints, in order (they are also the API parameter names).
+FORM_KEYS = ["train_file", "validation_file", "example", "text_column", "text_pair_column", "label_column",
+             "model", "epochs", "lr", "batch_size", "max_length", "warmup", "weight_decay", "seed",
+             "eval_every", "early_stopping_patience", "max_train_samples", "max_minutes",
+             "validation_fraction"]
+# Outputs of the status endpoint (and of every timer tick), in order.
+STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "roc_plot", "confusion", "per_class", "hardest",
+               "run_data", "latest", "stop", "resume", "download", "timer"]
+# What gradio_client receives from the status endpoint: buttons are not API outputs.
+STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("stop", "resume", "download")]
+PREVIEW_KEYS = ["preview_table", "preview_info", "text_column", "text_pair_column", "label_column"]
+
+# The engine writes a progress event every N steps; the page polls every 1.5 s, so a small N keeps
+# what it shows fresh even when one step of a real model takes a second on a CPU.
+LOG_EVERY = 2
+
+DETECT = ("(detect)", "")
+NO_PAIR = ("(none: single sentences)", "-")
+
+
+# ---------------------------------------------------------------------------------- config
+
+
+def finetune_config(train: str, validation: str = "", *, text_column: str = "", text_pair_column: str = "",
+                    label_column: str = "", model: str = "", epochs=3, lr=5e-5, batch_size=16, max_length=128,
+                    warmup=0.1, weight_decay=0.01, seed=42, eval_every=0, early_stopping_patience=0,
+                    max_train_samples=0, max_minutes=0, validation_fraction=0.1) -> TrainConfig:
+    """The TrainConfig the CLI's `finetune` would build from the same values; every number is
+    checked here so a typo gives a message naming the field, not a failed run."""
+    num = common.number
+    if not train:
+        raise BadInput("choose a training file: upload one, or pick example data")
+    return TrainConfig(
+        task="finetune", model=(model or "").strip(),
+        epochs=num(epochs, "Epochs", above=0, maximum=1000),
+        lr=num(lr, "Learning rate", above=0, maximum=1.0),
+        batch_size=num(batch_size, "Batch size", minimum=1, maximum=4096, integer=True),
+        warmup=num(warmup, "Warm-up", minimum=0),
+        weight_decay=num(weight_decay, "Weight decay", minimum=0, maximum=1),
+        seed=num(seed, "Seed", minimum=0, integer=True),
+        eval_every=num(eval_every, "Evaluate every (steps)", minimum=0, integer=True),
+        early_stopping_patience=num(early_stopping_patience, "Early-stopping patience", minimum=0,
+                                    integer=True),
+        max_minutes=num(max_minutes, "Max minutes", minimum=0),
+        log_every=LOG_EVERY,
+        finetune=FinetuneConfig(
+            train=train, validation=validation or "", text_column=text_column or "",
+            text_pair_column=text_pair_column or "", label_column=label_column or "",
+            validation_fraction=num(validation_fraction, "Validation fraction", above=0, maximum=0.5),
+            max_length=num(max_length, "Max length (tokens)", minimum=8, maximum=4096, integer=True),
+            max_train_samples=num(max_train_samples, "Max train samples", minimum=0, integer=True)))
+
+
+def labeled_examples(service) -> dict[str, str]:
+    """Example labeled sets (name -> path); corpora belong to the pre-training tab."""
+    files, _ = common.attempt("list the example files", service.example_files)
+    return {name: path for name, path in (files or {}).items() if "corpus" not in name.lower()}
+
+
+def example_path(service, name: str) -> str:
+    """The path of a named example. Only names are accepted from the page: a request can never
+    make the server read a path of its choosing."""
+    if not name:
+        return ""
+    files = labeled_examples(service)
+    if name not in files:
+        raise BadInput(f"unknown example data {name!r}; choose one of: "
+                       f"{', '.join(files) or 'none available'}")
+    return files[name]
+
+
+# ---------------------------------------------------------------------------------- rendering
+
+
+def confusion_html(details: dict) -> str:
+    """The confusion matrix as a table shaded by each true class's share (so the diagonal reads as
+    recall), counts in the cells; rows are true labels, columns predictions."""
+    matrix, names = details.get("confusion_matrix"), details.get("label_names") or details.get("labels")
+    if not matrix or not names:
+        return "<p><em>The confusion matrix appears after the first evaluation.</em></p>"
+    esc = lambda s: html.escape(str(s))
+    head = "".join(f"<th style='padding:4px 8px'>{esc(n)}</th>" for n in names)
+    rows = []
+    for name, row in zip(names, matrix):
+        total = sum(row) or 1
+        cells = []
+        for j, count in enumerate(row):
+            share = count / total
+            hue = "34,139,34" if names[j] == name else "200,60,60"  # green diagonal, red confusions
+            background = f"rgba({hue},{0.08 + 0.72 * share:.2f})"
+            cells.append(f"<td style='padding:4px 8px;text-align:right;background:{background}'"
+                         f" title='{share:.0%} of true {esc(name)}'>{count}</td>")
+        rows.append(f"<tr><th style='padding:4px 8px;text-align:left'>{esc(name)}</th>{''.join(cells)}</tr>")
+    n = sum(sum(r) for r in matrix)
+    return (f"<div><strong>Confusion matrix</strong> ({n} validation examples; rows: true label, "
+            f"columns: predicted)<table style='border-collapse:collapse;margin-top:4px'>"
+            f"<tr><th style='padding:4px 8px'>true \\ predicted</th>{head}</tr>{''.join(rows)}</table></div>")
+
+
+FPR = "false positive rate"
+ROC_SERIES = ("ROC (validation)", "chance")
+
+
+def roc_frame(details: dict) -> pd.DataFrame:
+    """The ROC curve and the chance diagonal, always with both series (see common.curve_frame)."""
+    import math
+
+    curve = details.get("roc_curve")
+    rows = [(0.0, 0.0, ROC_SERIES[1]), (1.0, 1.0, ROC_SERIES[1])]
+    if curve and curve.get("fpr"):
+        rows += [(float(f), float(t), ROC_SERIES[0]) for f, t in zip(curve["fpr"], curve["tpr"])]
+    else:
+        rows.append((math.nan, math.nan, ROC_SERIES[0]))
+    frame = pd.DataFrame(rows, columns=[FPR, "value", "series"])
+    return frame.astype({FPR: float, "value": float, "series": str})
+
+
+def per_class_frame(details: dict) -> pd.DataFrame:
+    rows = [[r.get("label"), r.get("precision"), r.get("recall"), r.get("f1"), r.get("support")]
+            for r in details.get("per_class") or []]
+    return pd.DataFrame(rows, columns=["label", "precision", "recall", "F1", "support"]).round(4)
+
+
+def hardest_frame(details: dict) -> pd.DataFrame:
+    examples = details.get("hardest_examples") or []
+    has_pair = any("pair" in e for e in examples)
+    cols = ["text"] + (["pair"] if has_pair else []) + ["label", "predicted", "confidence", "loss"]
+    rows = [[e.get(c) for c in cols] for e in examples]
+    return pd.DataFrame(rows, columns=cols).round(4)
+
+
+def data_markdown(summary: dict) -> str:
+    if not summary:
+        return ""
+    lines = [f"**Data:** {summary.get('train_examples', '?')} training / "
+             f"{summary.get('validation_examples', '?')} validation examples from "
+             f"`{summary.get('train_file', '?')}`; validation: {summary.get('validation_file', '?')}"]
+    cols = [f"text `{summary.get('text_column')}`"]
+    if summary.get("text_pair_column"):
+        cols.append(f"pair `{summary['text_pair_column']}`")
+    cols.append(f"label `{summary.get('label_column')}`")
+    lines.append("Columns: " + ", ".join(cols))
+    counts = summary.get("train_label_counts") or {}
+    if counts:
+        lines.append("Labels (training counts): " + ", ".join(f"`{k}` {v}" for k, v in counts.items()))
+    if summary.get("skipped_empty"):
+        lines.append(f"Skipped {summary['skipped_empty']} rows with an empty text or label.")
+    for notice in summary.get("notices") or []:
+        lines.append(f"*{html.escape(str(notice), quote=False)}*")
+    return "  \n".join(lines)
+
+
+def status_values(service, run: str) -> dict:
+    """Everything the live view shows for `run`, keyed as STATUS_KEYS (plus the signature)."""
+    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
+    if error:
+        state = None
+    details = (state or {}).get("eval_details") or {}
+    events = (state or {}).get("events") or []
+    summary = (state or {}).get("summary") or {}
+    run_state = summary.get("state")
+    active = run_state in common.ACTIVE
+    progress = common.error_box(error) if error else common.progress_markdown(state)
+    if summary.get("has_final") and not active:
+        progress += "  \n✅ The model is saved and appears in the model lists as " \
+                    f"`{summary.get('path')}` (sentence classification, and as a base for new runs)."
+    latest = common.status_json(state)
+    if details:
+        latest["eval_details"] = {k: details[k] for k in ("confusion_matrix", "per_class", "label_names")
+                                  if k in details}
+    return {
+        "progress": progress,
+        "loss_plot": common.loss_frame(events, "finetune"),
+        "metrics_plot": common.metrics_frame(events, "finetune"),
+        "roc_plot": roc_frame(details),
+        "confusion": confusion_html(details),
+        "per_class": per_class_frame(details),
+        "hardest": hardest_frame(details),
+        "run_data": data_markdown((state or {}).get("data_summary") or {}),
+        "latest": latest,
+        "stop": gr.Button(interactive=active and not service.demo),
+        "resume": gr.Button(interactive=run_state in common.RESUMABLE and not service.demo),
+        "download": gr.Button(visible=bool(summary.get("has_final"))),
+        "timer": gr.Timer(active=active),
+        "_signature": common.signature(state),
+    }
+
+
+# ---------------------------------------------------------------------------------- the tab
+
+
+def create_tab(service) -> dict:
+    from ..commands.finetune import defaults  # the CLI's defaults, so page and CLI agree
+
+    d = defaults()
+    examples = labeled_examples(service)
+    models, _ = common.attempt("list the models", service.model_choices, "finetune")
+    models = models or ["default"]
+    c: dict = {}
+
+    gr.Markdown(ABOUT)
+    if service.demo:
+        gr.Markdown(common.DEMO_NOTE)
+
+    with gr.Column(visible=not service.demo) as setup:
+        gr.Markdown("#### 1 · Data")
+        with gr.Row():
+            c["train_file"] = gr.File(label="Training file (CSV, TSV, JSONL or JSON list of records)",
+                                      file_types=DATA_TYPES, type="filepath")
+            c["validation_file"] = gr.File(label="Validation file (optional)", file_types=DATA_TYPES,
+                                           type="filepath")
+            with gr.Column():
+                c["example"] = gr.Dropdown(choices=[("(none)", "")] + [(n, n) for n in examples], value="",
+                                           label="…or use example data",
+                                           info="shipped with bertlab; used when no file is uploaded")
+                c["validation_fraction"] = gr.Number(value=d.finetune.validation_fraction,
+                                                     label="Validation fraction",
+                                                     info="held out (stratified) without a validation file")
+        c["preview_info"] = gr.Markdown()
+        c["preview_table"] = gr.Dataframe(label="First rows", interactive=False, wrap=True, max_height=260,
+                                          visible=False)
+        with gr.Row():
+            c["text_column"] = gr.Dropdown(choices=[DETECT], value="", label="Text column")
+            c["text_pair_column"] = gr.Dropdown(choices=[DETECT, NO_PAIR], value="",
+                                                label="Second text column (sentence pairs)")
+            c["label_column"] = gr.Dropdown(choices=[DETECT], value="", label="Label column")
+
+        gr.Markdown("#### 2 · Model and training")
+        with gr.Row():
+            c["model"] = gr.Dropdown(choices=models, value="default" if "default" in models else models[0],
+                                     allow_custom_value=True, label="Model",
+                                     info="default, a finished run (pre-trained too), a folder or a hub id")
+            c["epochs"] = gr.Number(value=d.epochs, label="Epochs", minimum=0)
+            c["lr"] = gr.Number(value=d.lr, label="Learning rate")
+            c["batch_size"] = gr.Number(value=d.batch_size, label="Batch size", precision=0, minimum=1)
+            c["max_length"] = gr.Number(value=d.finetune.max_length, label="Max length (tokens)", precision=0)
+        with gr.Accordion("Advanced", open=False):
+            with gr.Row():
+                c["warmup"] = gr.Number(value=d.warmup, label="Warm-up",
+                                        info="< 1: share of the steps; ≥ 1: number of steps")
+                c["weight_decay"] = gr.Number(value=d.weight_decay, label="Weight decay")
+                c["seed"] = gr.Number(value=d.seed, label="Seed", precision=0)
+                c["eval_every"] = gr.Number(value=d.eval_every, label="Evaluate every (steps)", precision=0,
+                                            info="0 = after every epoch")
+            with gr.Row():
+                c["early_stopping_patience"] = gr.Number(value=d.early_stopping_patience, precision=0,
+                                                         label="Early-stopping patience",
+                                                         info="evaluations without improvement; 0 = off")
+                c["max_train_samples"] = gr.Number(value=0, precision=0, label="Max train samples",
+                                                   info="use only the first N rows; 0 = all")
+                c["max_minutes"] = gr.Number(value=0, label="Max minutes",
+                                             info="time budget; the run ends cleanly with a checkpoint")
+        with gr.Row():
+            c["estimate_button"] = gr.Button("Estimate time and memory")
+            c["start"] = gr.Button("Start fine-tuning", variant="primary", interactive=not service.demo)
+        c["estimate"] = gr.Markdown()
+    c["setup"] = setup
+
+    gr.Markdown("#### 3 · The run")
+    c["message"] = gr.Markdown()
+    with gr.Row():
+        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run",
+                               info="the run shown below; pick any fine-tuning run to watch it", scale=4)
+        c["refresh_runs"] = gr.Button("↻ Runs", size="sm", scale=1)
+        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, scale=1, visible=not service.demo)
+        c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
+    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    with gr.Row():
+        c["loss_plot"] = common.line_plot("Loss (train and validation)", "loss", common.LOSS_SERIES)
+        c["metrics_plot"] = common.line_plot("Validation metrics over time", "value", common.FINETUNE_METRICS,
+                                             y_lim=[0, 1])
+    with gr.Row():
+        c["roc_plot"] = common.line_plot("ROC curve (validation; two classes)", "true positive rate",
+                                         ROC_SERIES, x=FPR, frame=roc_frame({}), x_lim=[0, 1], y_lim=[0, 1])
+        with gr.Column():
+            c["confusion"] = gr.HTML(confusion_html({}))
+            c["per_class"] = gr.Dataframe(value=per_class_frame({}), label="Per class", interactive=False)
+    c["hardest"] = gr.Dataframe(value=hardest_frame({}), label="Validation examples with the highest loss",
+                                interactive=False, wrap=True, max_height=320)
+    c["run_data"] = gr.Markdown()
+    with gr.Row():
+        c["download"] = gr.Button("Prepare the model for download (zip)", visible=False)
+        c["download_file"] = gr.File(label="Model (save_pretrained folder, zipped)", visible=False,
+                                     interactive=False)
+    with gr.Accordion("Status as JSON", open=False):
+        c["latest"] = gr.JSON()
+    c["timer"] = gr.Timer(common.POLL_S, active=False)
+    c["signature"] = gr.State("")
+
+    status_outputs = [c[k] for k in STATUS_KEYS]
+    form_inputs = [c[k] for k in FORM_KEYS]
+
+    # ------------------------------------------------------------------ handlers
+
+    def data_path(train_file, example) -> str:
+        upload = common.upload_path(train_file)
+        return common.check_upload_size(service, upload) if upload else example_path(service, example)
+
+    def preview(train_file, example):
+        """First rows, detected columns, and the column dropdowns set to what was detected."""
+        empty = [gr.Dataframe(value=None, visible=False), "", gr.Dropdown(choices=[DETECT], value=""),
+                 gr.Dropdown(choices=[DETECT, NO_PAIR], value=""), gr.Dropdown(choices=[DETECT], value="")]
+        path, error = common.attempt("find the data", data_path, train_file, example)
+        if error:
+            return [empty[0], common.error_box(error)] + empty[2:]
+        if not path:
+            return empty
+        result, error = common.attempt("read the file", service.preview_labeled, path)
+        if error:
+            gr.Warning(error)
+            return [empty[0], common.error_box(error)] + empty[2:]
+        columns = [str(col) for col in result.get("columns", [])]
+        rows = result.get("rows", [])
+        frame = pd.DataFrame([list(r) + [""] * (len(columns) - len(r)) for r in rows], columns=columns)
+        det = result.get("detected") or {}
+        info = [f"**{result.get('format', '?')}**"
+                + (f", {result['encoding']}" if result.get("encoding") else "")
+                + (f", {result['n_rows']:,} rows" if result.get("n_rows") is not None else "")
+                + ("" if result.get("has_header", True) else ", no header row (columns numbered)")
+                + f". Detected: text `{det.get('text') or '?'}`"
+                + (f", pair `{det['text_pair']}`" if det.get("text_pair") else "")
+                + f", label `{det.get('label') or '?'}` — change them below if they are wrong."]
+        info += [f"*{html.escape(str(n), quote=False)}*" for n in result.get("notices") or []]
+        if result.get("problem"):
+            info.append(common.error_box(result["problem"]) + " Choose the columns below.")
+        choices = [DETECT] + [(col, col) for col in columns]
+        return [gr.Dataframe(value=frame, visible=True), "  \n".join(info),
+                gr.Dropdown(choices=choices, value=det.get("text") or ""),
+                gr.Dropdown(choices=[DETECT, NO_PAIR] + [(col, col) for col in columns],
+                            value=det.get("text_pair") or "-"),
+                gr.Dropdown(choices=choices, value=det.get("label") or "")]
+
+    def build(values: dict) -> TrainConfig:
+        validation = common.upload_path(values["validation_file"])
+        return finetune_config(
+            data_path(values["train_file"], values["example"]),
+            common.check_upload_size(service, validation) if validation else "",
+            **{k: values[k] for k in FORM_KEYS if k not in ("train_file", "validation_file", "example")})
+
+    def estimate(*values):
+        config, error = common.attempt("check the settings", build, dict(zip(FORM_KEYS, values)))
+        if error:
+            return common.error_box(error)
+        result, error = common.attempt("estimate the run", service.estimate, config)
+        if error:  # the estimate is a courtesy: say why there is none, never block the start
+            return common.info_box(f"No estimate: {error}")
+        return common.estimate_markdown(result)
+
+    def start(*values):
+        """Check the form, copy uploads into a new run folder, and launch the worker."""
+        values = dict(zip(FORM_KEYS, values))
+        no_change = [gr.update(), gr.update()]
+        if service.demo:
+            return [common.error_box("Training is switched off in this public demo.")] + no_change
+        config, error = common.attempt("check the settings", build, values)
+        if error:
+            gr.Warning(error)
+            return [common.error_box(error)] + no_change
+        folder = None
+        try:
+            roles = (("train_file", "train"), ("validation_file", "validation"))
+            uploads = [(key, role) for key, role in roles if common.upload_path(values[key])]
+            if uploads:
+                folder = common.new_run_folder("finetune")
+                config.out = str(folder)
+                for key, role in uploads:
+                    staged = common.stage_upload(folder, common.upload_path(values[key]), role)
+                    setattr(config.finetune, role, staged)
+            run_path = service.start_run(config)
+        except BadInput as exc:
+            common.discard_folder(folder)
+            gr.Warning(str(exc))
+            return [common.error_box(str(exc))] + no_change
+        except Exception as exc:
+            log.exception("starting a fine-tuning run failed")
+            common.discard_folder(folder)
+            return [common.error_box(f"could not start the run: {type(exc).__name__}: {exc}")] + no_change
+        run = run_path.rstrip("/").split("/")[-1]
+        choices = common.run_choices(common.safe_list_runs(service), "finetune")
+        return [common.info_box(f"Started run {run}. It trains in its own process: closing this page "
+                                f"does not stop it."),
+                gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+
+    def status(run):
+        values = status_values(service, run)
+        return [values[k] for k in STATUS_KEYS]
+
+    def tick(run, seen):
+        values = status_values(service, run)
+        if values["_signature"] == seen and values["_signature"]:
+            return [gr.skip()] * (len(STATUS_KEYS) - 1) + [values["timer"], seen]
+        return [values[k] for k in STATUS_KEYS] + [values["_signature"]]
+
+    def stop(run):
+        if service.demo:
+            return common.error_box("Runs cannot be stopped from this public demo."), gr.update()
+        if not run:
+            return common.error_box("Choose a run first."), gr.update()
+        _, error = common.attempt("stop the run", service.stop_run, run)
+        if error:
+            return common.error_box(error), gr.update()
+        return common.info_box(f"Stop requested for {run}: it stops after the current step and keeps a "
+                               f"checkpoint, so it can be resumed."), gr.Timer(active=True)
+
+    def resume(run):
+        if not run:
+            return common.error_box("Choose a run first."), gr.update()
+        _, error = common.attempt("resume the run", service.resume_run, run)
+        if error:
+            gr.Warning(error)
+            return common.error_box(error), gr.update()
+        return common.info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
+
+    def download(run):
+        if not run:
+            return gr.File(value=None, visible=False), common.error_box("Choose a run first.")
+        path, error = common.attempt("zip the model", service.model_zip, run)
+        if error:
+            return gr.File(value=None, visible=False), common.error_box(error)
+        return gr.File(value=path, visible=True), common.info_box(
+            "The zip holds the save_pretrained folder: weights, tokenizer, config with the label names, "
+            "and a model card.")
+
+    def runs_dropdown(current=""):
+        choices = common.run_choices(common.safe_list_runs(service), "finetune")
+        return gr.Dropdown(choices=choices, value=current or "")
+
+    def on_load():
+        rows = common.safe_list_runs(service)
+        active = common.newest_active(rows, "finetune")
+        names, _ = common.attempt("list the models", service.model_choices, "finetune")
+        return (gr.Dropdown(choices=common.run_choices(rows, "finetune"), value=active),
+                gr.Timer(active=bool(active)), gr.Dropdown(choices=names or models))
+
+    # ------------------------------------------------------------------ wiring
+
+    preview_outputs = [c[k] for k in PREVIEW_KEYS]
+    c["train_file"].change(preview, [c["train_file"], c["example"]], preview_outputs,
+                           api_name="finetune_preview")
+    c["example"].input(preview, [c["train_file"], c["example"]], preview_outputs, api_visibility="private")
+    c["estimate_button"].click(estimate, form_inputs, [c["estimate"]], api_name="finetune_estimate")
+    c["start"].click(start, form_inputs, [c["message"], c["run"], c["timer"]], api_name="finetune_start",
+                     concurrency_limit=1).then(
+        status, [c["run"]], status_outputs, api_visibility="private")
+    # Status reads files only: many pages may poll at once.
+    c["run"].input(status, [c["run"]], status_outputs, api_name="finetune_status", concurrency_limit=None)
+    c["timer"].tick(tick, [c["run"], c["signature"]], status_outputs + [c["signature"]],
+                    api_visibility="private", concurrency_limit=None, trigger_mode="once")
+    c["stop"].click(stop, [c["run"]], [c["message"], c["timer"]], api_name="finetune_stop")
+    c["resume"].click(resume, [c["run"]], [c["message"], c["timer"]], api_name="finetune_resume").then(
+        status, [c["run"]], status_outputs, api_visibility="private")
+    c["download"].click(download, [c["run"]], [c["download_file"], c["message"]],
+                        api_name="finetune_download")
+    c["refresh_runs"].click(runs_dropdown, [c["run"]], [c["run"]], api_visibility="private")
+
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(on_load, None, [c["run"], c["timer"], c["model"]], api_visibility="private").then(
+            status, [c["run"]], status_outputs, api_visibility="private")
+    return c

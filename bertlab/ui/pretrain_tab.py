@@ -1,0 +1,417 @@
+"""The pre-training tab: raw text in, a masked-language model out (MLM, optionally + NSP).
+
+Wiring only: the sample batch comes from `service.preview_pretraining` (bertlab.tasks.pretraining
+.preview_batch), the run trains in a worker process (`service.start_run`), and the live view polls
+the run folder with a gr.Timer, like the fine-tuning tab. The "Run" dropdown holds the run this
+browser session watches; on load it re-attaches to the newest running or queued pre-training run.
+
+API names (for gradio_client): pretrain_preview, pretrain_start, pretrain_status, pretrain_stop,
+pretrain_resume.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import gradio as gr
+import pandas as pd
+
+from ..config import PretrainConfig, TrainConfig
+from ..errors import BadInput
+from . import common
+
+log = logging.getLogger(__name__)
+
+ABOUT = """\
+### Pre-training: how BERT learns language from raw text
+**Masked-language modelling (MLM):** about 15% of the tokens are chosen; of those, 80% are replaced
+by `[MASK]`, 10% by a random token and 10% stay as they are, and the model must predict the original
+token at every chosen position from the words on **both** sides. The random and unchanged ones keep
+it from learning that only `[MASK]` matters. **Next-sentence prediction (NSP):** each example is
+`[CLS] A [SEP] B [SEP]`, where half the time B really follows A in the text (*IsNext*) and half the
+time it is taken from another document (*NotNext*); the `[CLS]` vector learns to tell them apart.
+Start **from scratch** (a size preset, usually with a new WordPiece vocabulary trained on your
+text), or load a pretrained BERT and keep training it on your text: that is **continued
+pre-training**, which adapts a general model to your domain's vocabulary and style.
+"""
+
+PRESETS = ["tiny", "mini", "small", "base"]
+PRESET_INFO = {"tiny": "2 layers × 128", "mini": "4 × 256", "small": "4 × 512", "base": "12 × 768"}
+SCRATCH, CONTINUE = "scratch", "continue"
+LOG_EVERY = 2  # progress events every 2 steps, so the page (polling every 1.5 s) stays fresh
+
+FORM_KEYS = ["corpus_examples", "corpus_files", "start_from", "preset", "model", "train_tokenizer",
+             "vocab_size", "nsp", "wwm", "max_seq_length", "batch_size", "lr", "max_steps", "max_minutes",
+             "warmup", "eval_every", "seed"]
+STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "predictions", "latest", "stop", "resume", "timer"]
+# What gradio_client receives from the status endpoint: buttons are not API outputs.
+STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("stop", "resume")]
+
+KIND_STYLE = {"mask": ("#f59e0b", "[MASK]"), "random": ("#a855f7", "random"), "kept": ("#22c55e", "kept")}
+
+
+# ---------------------------------------------------------------------------------- config
+
+
+def corpus_examples(service) -> dict[str, str]:
+    files, _ = common.attempt("list the example files", service.example_files)
+    return {name: path for name, path in (files or {}).items() if "corpus" in name.lower()}
+
+
+def pretrain_config(corpus: list[str], *, start_from: str = SCRATCH, preset: str = "tiny", model: str = "",
+                    train_tokenizer: bool = True, vocab_size=3000, nsp: bool = True, wwm: bool = False,
+                    max_seq_length=128, batch_size=32, lr=1e-3, max_steps=150, max_minutes=0, warmup=0.06,
+                    eval_every=50, seed=42) -> TrainConfig:
+    """The TrainConfig the CLI's `pretrain` would build; numbers checked with the field named."""
+    num = common.number
+    if not corpus:
+        raise BadInput("choose a corpus: tick an example corpus or upload one or more text files")
+    scratch = start_from == SCRATCH
+    if scratch and preset not in PRESETS:
+        raise BadInput(f"choose a size preset for training from scratch: {', '.join(PRESETS)}")
+    model = (model or "").strip()
+    if not scratch and train_tokenizer:
+        # A new vocabulary would renumber every token under the model's learned embeddings.
+        raise BadInput("continued pre-training keeps the model's own vocabulary: untick 'Train a new "
+                       "WordPiece tokenizer', or start from scratch")
+    if scratch and not train_tokenizer and not model:
+        raise BadInput("from scratch the model needs a vocabulary: tick 'Train a new WordPiece tokenizer', "
+                       "or choose a model whose vocabulary to reuse")
+    return TrainConfig(
+        task="pretrain",
+        # From scratch the model only lends its vocabulary (when no tokenizer is trained).
+        model="" if scratch and train_tokenizer else model,
+        max_steps=num(max_steps, "Max steps", minimum=1, maximum=10_000_000, integer=True),
+        batch_size=num(batch_size, "Batch size", minimum=1, maximum=4096, integer=True),
+        lr=num(lr, "Learning rate", above=0, maximum=1.0),
+        warmup=num(warmup, "Warm-up", minimum=0),
+        seed=num(seed, "Seed", minimum=0, integer=True),
+        eval_every=num(eval_every, "Evaluate every (steps)", minimum=0, integer=True),
+        max_minutes=num(max_minutes, "Max minutes", minimum=0),
+        log_every=LOG_EVERY,
+        pretrain=PretrainConfig(
+            corpus=list(corpus), preset=preset if scratch else "", train_tokenizer=bool(train_tokenizer),
+            vocab_size=num(vocab_size, "Vocabulary size", minimum=100, maximum=500_000, integer=True),
+            nsp=bool(nsp), wwm=bool(wwm),
+            max_seq_length=num(max_seq_length, "Max sequence length", minimum=16, maximum=4096,
+                               integer=True)))
+
+
+# ---------------------------------------------------------------------------------- rendering
+
+
+def batch_html(preview: dict) -> str:
+    """The sample batch: each token as the model sees it, coloured by what masking did to it, with
+    the original token under every changed or chosen one; segment B underlined; the NSP label."""
+    esc = lambda s: html.escape(str(s))
+    badge = "color:white;padding:1px 6px;border-radius:4px"
+    legend = " ".join(f"<span style='background:{color};{badge}'>{name}</span>"
+                      for color, name in KIND_STYLE.values())
+    parts = [f"<div style='margin-bottom:6px'>Chosen for prediction: {legend} "
+             f"(small text: the original token the model must predict). "
+             f"<span style='border-bottom:3px solid #3b82f6'>Sentence A</span> · "
+             f"<span style='border-bottom:3px solid #9ca3af'>sentence B</span>. "
+             f"Vocabulary: {preview.get('vocab_size', '?'):,} tokens.</div>"]
+    for i, example in enumerate(preview.get("examples") or []):
+        label = example.get("nsp_label", "-")
+        badge_color = {"IsNext": "#16a34a", "NotNext": "#dc2626"}.get(label, "#6b7280")
+        cells = []
+        for tok in example.get("tokens") or []:
+            kind = tok.get("kind") or ""
+            underline = "#3b82f6" if int(tok.get("segment") or 0) == 0 else "#9ca3af"
+            style = (f"display:inline-block;margin:2px 1px;padding:1px 4px;border-radius:4px;"
+                     f"font-family:monospace;text-align:center;border-bottom:3px solid {underline};")
+            if kind in KIND_STYLE:
+                color = KIND_STYLE[kind][0]
+                cells.append(f"<span class='tok tok-{kind}' style='{style}background:{color};color:white' "
+                             f"title='{kind}: original {esc(tok.get('original'))}'>{esc(tok.get('token'))}"
+                             f"<br><small>{esc(tok.get('original'))}</small></span>")
+            else:
+                cells.append(f"<span class='tok' style='{style}'>{esc(tok.get('token'))}</span>")
+        nsp = (f"<span class='nsp' style='background:{badge_color};{badge}'>NSP: {esc(label)}</span>"
+               if label != "-" else "<em>MLM only (no NSP)</em>")
+        parts.append(f"<div style='margin:8px 0;line-height:2.2'><strong>Example {i + 1}</strong> {nsp}<br>"
+                     f"{''.join(cells)}</div>")
+    return "".join(parts)
+
+
+def predictions_frame(events: list[dict]) -> pd.DataFrame:
+    """The latest evaluation's sample sentences: the masked word, the answer, the top guesses."""
+    latest = common.last_event(events, "eval", "sample_predictions")
+    rows = []
+    for item in latest.get("sample_predictions") or []:
+        preds = item.get("predictions") or []
+        top = preds[0][0] if preds else ""
+        rows.append([item.get("text", ""), item.get("answer", ""),
+                     ", ".join(f"{tok} ({p:.2f})" for tok, p in preds),
+                     "yes" if top == item.get("answer") else "no"])
+    return pd.DataFrame(rows, columns=["sentence (one word masked)", "answer",
+                                       "top predictions (probability)", "top-1 right?"])
+
+
+def status_values(service, run: str) -> dict:
+    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
+    if error:
+        state = None
+    events = (state or {}).get("events") or []
+    summary = (state or {}).get("summary") or {}
+    run_state = summary.get("state")
+    active = run_state in common.ACTIVE
+    progress = common.error_box(error) if error else common.progress_markdown(state)
+    if summary.get("has_final") and not active and summary.get("task") == "pretrain":
+        progress += ("  \n✅ The model is saved and now appears in the **fill-mask model list** "
+                     f"(Masked-token prediction tab: *Refresh model list*) as `{summary.get('path')}`, "
+                     "and as a base model for fine-tuning.")
+    latest = common.status_json(state)
+    latest["sample_predictions"] = common.last_event(events, "eval", "sample_predictions").get(
+        "sample_predictions", [])
+    return {"progress": progress, "loss_plot": common.loss_frame(events, "pretrain"),
+            "metrics_plot": common.metrics_frame(events, "pretrain"),
+            "predictions": predictions_frame(events),
+            "latest": latest,
+            "stop": gr.Button(interactive=active and not service.demo),
+            "resume": gr.Button(interactive=run_state in common.RESUMABLE and not service.demo),
+            "timer": gr.Timer(active=active), "_signature": common.signature(state)}
+
+
+# ---------------------------------------------------------------------------------- the tab
+
+
+def create_tab(service) -> dict:
+    from ..commands.pretrain import defaults
+
+    d = defaults()
+    corpora = corpus_examples(service)
+    models, _ = common.attempt("list the models", service.model_choices, "pretrain")
+    models = models or ["default"]
+    c: dict = {}
+
+    gr.Markdown(ABOUT)
+    if service.demo:
+        gr.Markdown(common.DEMO_NOTE)
+
+    with gr.Column(visible=not service.demo) as setup:
+        gr.Markdown("#### 1 · Corpus")
+        with gr.Row():
+            c["corpus_examples"] = gr.CheckboxGroup(
+                choices=list(corpora), value=list(corpora)[:1], label="Example corpora",
+                info="written for bertlab" if corpora else "none in this checkout: upload your own text")
+            c["corpus_files"] = gr.File(label="…and/or your own text files (UTF-8 or GBK; blank lines "
+                                              "separate documents, otherwise one document per line)",
+                                        file_count="multiple", file_types=[".txt", ".text", ".md"],
+                                        type="filepath")
+        gr.Markdown("#### 2 · Model")
+        with gr.Row():
+            c["start_from"] = gr.Radio(choices=[("From scratch (size preset)", SCRATCH),
+                                                ("Continue pre-training a model", CONTINUE)],
+                                       value=SCRATCH, label="Start from")
+            c["preset"] = gr.Dropdown(choices=[(f"{p} ({PRESET_INFO[p]})", p) for p in PRESETS], value="tiny",
+                                      label="Size preset (layers × hidden)")
+            c["model"] = gr.Dropdown(choices=models, value="default" if "default" in models else models[0],
+                                     allow_custom_value=True, interactive=False,
+                                     label="Model to continue from",
+                                     info="default, a finished run, a folder or a hub id")
+        with gr.Row():
+            c["train_tokenizer"] = gr.Checkbox(value=True,
+                                               label="Train a new WordPiece tokenizer on the corpus")
+            c["vocab_size"] = gr.Number(value=3000, precision=0, label="Vocabulary size")
+            c["nsp"] = gr.Checkbox(value=True,
+                                   label="Next-sentence prediction (off = MLM only, RoBERTa-style)")
+            c["wwm"] = gr.Checkbox(value=False,
+                                   label="Whole-word masking (English ## pieces, Chinese jieba words)")
+        gr.Markdown("#### 3 · Training")
+        with gr.Row():
+            c["max_seq_length"] = gr.Number(value=d.pretrain.max_seq_length, precision=0,
+                                            label="Max sequence length")
+            c["batch_size"] = gr.Number(value=32, precision=0, label="Batch size")
+            c["lr"] = gr.Number(value=1e-3, label="Learning rate", info="set from the preset; change freely")
+            c["max_steps"] = gr.Number(value=150, precision=0, label="Max steps")
+            c["max_minutes"] = gr.Number(value=0, label="Max minutes", info="time budget; 0 = none")
+        with gr.Accordion("Advanced", open=False):
+            with gr.Row():
+                c["warmup"] = gr.Number(value=d.warmup, label="Warm-up",
+                                        info="< 1: share of the steps; ≥ 1: steps")
+                c["eval_every"] = gr.Number(value=d.eval_every, precision=0, label="Evaluate every (steps)",
+                                            info="each evaluation also shows the sample predictions")
+                c["seed"] = gr.Number(value=d.seed, precision=0, label="Seed")
+        with gr.Row():
+            c["preview_button"] = gr.Button("Show a sample batch")
+            c["start"] = gr.Button("Start pre-training", variant="primary", interactive=not service.demo)
+        c["preview"] = gr.HTML()
+    c["setup"] = setup
+
+    gr.Markdown("#### 4 · The run")
+    c["message"] = gr.Markdown()
+    with gr.Row():
+        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run",
+                               info="the run shown below; pick any pre-training run to watch it", scale=4)
+        c["refresh_runs"] = gr.Button("↻ Runs", size="sm", scale=1)
+        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, scale=1, visible=not service.demo)
+        c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
+    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    with gr.Row():
+        c["loss_plot"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
+        c["metrics_plot"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
+                                             y_lim=[0, 1])
+    c["predictions"] = gr.Dataframe(value=predictions_frame([]), interactive=False, wrap=True,
+                                    label="Sample sentences at the latest evaluation: watch the model learn")
+    with gr.Accordion("Status as JSON", open=False):
+        c["latest"] = gr.JSON()
+    c["timer"] = gr.Timer(common.POLL_S, active=False)
+    c["signature"] = gr.State("")
+
+    status_outputs = [c[k] for k in STATUS_KEYS]
+    form_inputs = [c[k] for k in FORM_KEYS]
+
+    # ------------------------------------------------------------------ handlers
+
+    def chosen_examples(names) -> list[str]:
+        """Example names -> paths; only names are accepted, never paths from the request."""
+        unknown = [n for n in names or [] if n not in corpora]
+        if unknown:
+            raise BadInput(f"unknown example corpus {unknown[0]!r}; choose one of: "
+                           f"{', '.join(corpora) or 'none'}")
+        return [corpora[n] for n in names or []]
+
+    def uploads(files) -> list[str]:
+        return [common.check_upload_size(service, common.upload_path(f)) for f in (files or [])
+                if common.upload_path(f)]
+
+    def build(values: dict, upload_paths: list[str] | None = None) -> TrainConfig:
+        corpus = chosen_examples(values["corpus_examples"]) + (
+            uploads(values["corpus_files"]) if upload_paths is None else upload_paths)
+        return pretrain_config(corpus, **{k: values[k] for k in FORM_KEYS
+                                          if k not in ("corpus_examples", "corpus_files")})
+
+    def preview(*values):
+        config, error = common.attempt("check the settings", build, dict(zip(FORM_KEYS, values)))
+        if error:
+            return common.error_box(error)
+        result, error = common.attempt("build a sample batch", service.preview_pretraining, config)
+        if error:
+            gr.Warning(error)
+            return common.error_box(error)
+        return batch_html(result)
+
+    def start(*values):
+        values = dict(zip(FORM_KEYS, values))
+        no_change = [gr.update(), gr.update()]
+        if service.demo:
+            return [common.error_box("Training is switched off in this public demo.")] + no_change
+        # Check everything before making a folder or copying a byte.
+        _, error = common.attempt("check the settings", build, values)
+        if error:
+            gr.Warning(error)
+            return [common.error_box(error)] + no_change
+        folder = None
+        try:
+            files = uploads(values["corpus_files"])
+            staged = []
+            if files:
+                folder = common.new_run_folder("pretrain")
+                staged = [common.stage_upload(folder, f, f"corpus{i + 1}") for i, f in enumerate(files)]
+            config = build(values, staged)
+            if folder is not None:
+                config.out = str(folder)
+            run_path = service.start_run(config)
+        except BadInput as exc:
+            common.discard_folder(folder)
+            gr.Warning(str(exc))
+            return [common.error_box(str(exc))] + no_change
+        except Exception as exc:
+            log.exception("starting a pre-training run failed")
+            common.discard_folder(folder)
+            return [common.error_box(f"could not start the run: {type(exc).__name__}: {exc}")] + no_change
+        run = run_path.rstrip("/").split("/")[-1]
+        choices = common.run_choices(common.safe_list_runs(service), "pretrain")
+        return [common.info_box(f"Started run {run}. It trains in its own process: closing this page does "
+                                f"not stop it."),
+                gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+
+    def status(run):
+        values = status_values(service, run)
+        return [values[k] for k in STATUS_KEYS]
+
+    def tick(run, seen):
+        values = status_values(service, run)
+        if values["_signature"] == seen and values["_signature"]:
+            return [gr.skip()] * (len(STATUS_KEYS) - 1) + [values["timer"], seen]
+        return [values[k] for k in STATUS_KEYS] + [values["_signature"]]
+
+    def stop(run):
+        if service.demo:
+            return common.error_box("Runs cannot be stopped from this public demo."), gr.update()
+        if not run:
+            return common.error_box("Choose a run first."), gr.update()
+        _, error = common.attempt("stop the run", service.stop_run, run)
+        if error:
+            return common.error_box(error), gr.update()
+        return common.info_box(f"Stop requested for {run}: it stops after the current step, keeps a "
+                               f"checkpoint and saves the model so far."), gr.Timer(active=True)
+
+    def resume(run):
+        if not run:
+            return common.error_box("Choose a run first."), gr.update()
+        _, error = common.attempt("resume the run", service.resume_run, run)
+        if error:
+            gr.Warning(error)
+            return common.error_box(error), gr.update()
+        return common.info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
+
+    def on_mode(start_from, preset):
+        """From scratch: the preset's learning rate and batch; continued: the CLI's defaults."""
+        scratch = start_from == SCRATCH
+        lr, batch = _preset_defaults(preset) if scratch else (d.lr, d.batch_size)
+        return gr.Dropdown(interactive=scratch), gr.Dropdown(interactive=not scratch), lr, batch, \
+            gr.Checkbox(value=scratch)
+
+    def on_preset(start_from, preset):
+        if start_from != SCRATCH:
+            return gr.update(), gr.update()
+        return _preset_defaults(preset)
+
+    def runs_dropdown(current=""):
+        return gr.Dropdown(choices=common.run_choices(common.safe_list_runs(service), "pretrain"),
+                           value=current or "")
+
+    def on_load():
+        rows = common.safe_list_runs(service)
+        active = common.newest_active(rows, "pretrain")
+        names, _ = common.attempt("list the models", service.model_choices, "pretrain")
+        return (gr.Dropdown(choices=common.run_choices(rows, "pretrain"), value=active),
+                gr.Timer(active=bool(active)), gr.Dropdown(choices=names or models))
+
+    # ------------------------------------------------------------------ wiring
+
+    c["start_from"].input(on_mode, [c["start_from"], c["preset"]],
+                          [c["preset"], c["model"], c["lr"], c["batch_size"], c["train_tokenizer"]],
+                          api_visibility="private")
+    c["preset"].input(on_preset, [c["start_from"], c["preset"]], [c["lr"], c["batch_size"]],
+                      api_visibility="private")
+    # The preview trains a small tokenizer when asked: keep it to a couple at a time.
+    c["preview_button"].click(preview, form_inputs, [c["preview"]], api_name="pretrain_preview",
+                              concurrency_limit=2)
+    c["start"].click(start, form_inputs, [c["message"], c["run"], c["timer"]], api_name="pretrain_start",
+                     concurrency_limit=1).then(status, [c["run"]], status_outputs, api_visibility="private")
+    c["run"].input(status, [c["run"]], status_outputs, api_name="pretrain_status", concurrency_limit=None)
+    c["timer"].tick(tick, [c["run"], c["signature"]], status_outputs + [c["signature"]],
+                    api_visibility="private", concurrency_limit=None, trigger_mode="once")
+    c["stop"].click(stop, [c["run"]], [c["message"], c["timer"]], api_name="pretrain_stop")
+    c["resume"].click(resume, [c["run"]], [c["message"], c["timer"]], api_name="pretrain_resume").then(
+        status, [c["run"]], status_outputs, api_visibility="private")
+    c["refresh_runs"].click(runs_dropdown, [c["run"]], [c["run"]], api_visibility="private")
+
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(on_load, None, [c["run"], c["timer"], c["model"]], api_visibility="private").then(
+            status, [c["run"]], status_outputs, api_visibility="private")
+    return c
+
+
+def _preset_defaults(preset: str) -> tuple[float, int]:
+    """(learning rate, batch size) that make short runs of this preset learn (bertlab.tasks.pretraining)."""
+    from ..tasks.pretraining import PRESETS as TABLE  # plain data; the module imports torch lazily
+
+    spec = TABLE.get(preset) or TABLE["tiny"]
+    return spec["lr"], spec["batch_size"]

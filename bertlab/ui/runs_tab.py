@@ -1,0 +1,198 @@
+"""The runs tab: every run on this machine, its status and curves, and stop / resume / delete.
+
+Wiring only, over `service.list_runs` / `run_state` / `stop_run` / `resume_run` / `delete_run`.
+The table refreshes itself with a gr.Timer (re-sent only when something changed), so runs started
+from the CLI or another browser appear on their own. In public demo mode the tab is read-only.
+
+API names (for gradio_client): runs_list, run_status, run_stop, run_resume, run_delete.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from . import common
+
+ABOUT = """\
+### Runs
+Every fine-tuning and pre-training run on this machine, newest first: started here, from another
+browser, or from the command line (`python -m bertlab runs list`). A run trains in its own process,
+so closing the page loses nothing. One run trains at a time; others wait in a queue. A stopped,
+failed or interrupted run resumes from its last complete checkpoint at the same step.
+"""
+
+STATUS_KEYS = ["progress", "ft_loss", "ft_metrics", "pt_loss", "pt_metrics", "config", "results",
+               "data_summary", "latest", "ft_plots", "pt_plots", "stop", "resume", "delete"]
+# What gradio_client receives from the status endpoint: buttons are not API outputs.
+STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("ft_plots", "pt_plots", "stop", "resume", "delete")]
+LIST_KEYS = ["table", "run"]
+TABLE_POLL_S = 2.0
+
+
+def status_values(service, run: str) -> dict:
+    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
+    if error:
+        state = None
+    summary = (state or {}).get("summary") or {}
+    events = (state or {}).get("events") or []
+    task = summary.get("task") or "finetune"
+    run_state = summary.get("state")
+    editable = not service.demo and bool(state)
+    progress = common.error_box(error) if error else common.progress_markdown(state)
+    if summary.get("has_final") and run_state not in common.ACTIVE:
+        progress += f"  \nModel folder: `{summary.get('path')}/final` (selectable in the model lists)."
+    results = (state or {}).get("results") or {}
+    pretrain = task == "pretrain"
+    # One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
+    # pair that fits the run is shown.
+    return {"progress": progress,
+            "ft_loss": common.loss_frame([] if pretrain else events, "finetune"),
+            "ft_metrics": common.metrics_frame([] if pretrain else events, "finetune"),
+            "pt_loss": common.loss_frame(events if pretrain else [], "pretrain"),
+            "pt_metrics": common.metrics_frame(events if pretrain else [], "pretrain"),
+            "ft_plots": gr.Column(visible=not pretrain), "pt_plots": gr.Column(visible=pretrain),
+            "config": (state or {}).get("config") or {}, "results": results,
+            "data_summary": (state or {}).get("data_summary") or {}, "latest": common.status_json(state),
+            "stop": gr.Button(interactive=editable and run_state in common.ACTIVE),
+            "resume": gr.Button(interactive=editable and run_state in common.RESUMABLE),
+            "delete": gr.Button(interactive=editable and run_state not in common.ACTIVE),
+            "_signature": common.signature(state)}
+
+
+def create_tab(service) -> dict:
+    c: dict = {}
+    gr.Markdown(ABOUT)
+    if service.demo:
+        gr.Markdown("*Public demo: this list is read-only (runs cannot be stopped, resumed or deleted "
+                    "here).*")
+    with gr.Row():
+        c["refresh"] = gr.Button("↻ Refresh", size="sm", scale=0)
+    c["table"] = gr.Dataframe(value=common.runs_frame([]), interactive=False, wrap=True, max_height=360,
+                              label="All runs (click a row to show it below)")
+    with gr.Row():
+        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run", scale=4)
+        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, visible=not service.demo, scale=1)
+        c["resume"] = gr.Button("Resume", interactive=False, visible=not service.demo, scale=1)
+        c["delete"] = gr.Button("Delete", interactive=False, visible=not service.demo, scale=1)
+    c["message"] = gr.Markdown()
+    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    with gr.Column() as c["ft_plots"]:
+        with gr.Row():
+            c["ft_loss"] = common.line_plot("Loss", "loss", common.LOSS_SERIES)
+            c["ft_metrics"] = common.line_plot("Validation metrics", "value", common.FINETUNE_METRICS,
+                                               y_lim=[0, 1])
+    with gr.Column(visible=False) as c["pt_plots"]:
+        with gr.Row():
+            c["pt_loss"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
+            c["pt_metrics"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
+                                               y_lim=[0, 1])
+    with gr.Row():
+        with gr.Accordion("Results", open=True):
+            c["results"] = gr.JSON()
+        with gr.Accordion("Data", open=False):
+            c["data_summary"] = gr.JSON()
+    with gr.Accordion("Configuration (run_config.json)", open=False):
+        c["config"] = gr.JSON()
+    with gr.Accordion("Status as JSON", open=False):
+        c["latest"] = gr.JSON()
+    c["timer"] = gr.Timer(TABLE_POLL_S, active=True)
+    c["seen"] = gr.State(["", ""])  # signatures of the table and of the shown run
+
+    status_outputs = [c[k] for k in STATUS_KEYS]
+
+    # ------------------------------------------------------------------ handlers
+
+    def listing(current=""):
+        rows = common.safe_list_runs(service)
+        choices = common.run_choices(rows, with_state=True)
+        return common.runs_frame(rows), gr.Dropdown(choices=choices, value=current or "")
+
+    def status(run):
+        values = status_values(service, run)
+        return [values[k] for k in STATUS_KEYS]
+
+    def tick(run, seen):
+        """Re-send the table and the shown run only when they changed."""
+        rows = common.safe_list_runs(service)
+        frame = common.runs_frame(rows)
+        table_sig = frame.to_json()
+        values = status_values(service, run) if run else None
+        run_sig = values["_signature"] if values else ""
+        changed = table_sig != seen[0]
+        out = [frame if changed else gr.skip(),
+               gr.Dropdown(choices=common.run_choices(rows, with_state=True)) if changed else gr.skip()]
+        if values is not None and run_sig != seen[1]:
+            out += [values[k] for k in STATUS_KEYS]
+        else:
+            out += [gr.skip()] * len(STATUS_KEYS)
+        return out + [[table_sig, run_sig]]
+
+    def select_row(table, evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            try:
+                row = table.iloc[evt.index[0]].tolist()
+            except Exception:
+                return gr.update()
+        return row[0]
+
+    def stop(run):
+        if service.demo:
+            return common.error_box("This public demo is read-only.")
+        if not run:
+            return common.error_box("Choose a run first.")
+        _, error = common.attempt("stop the run", service.stop_run, run)
+        return common.error_box(error) if error else common.info_box(
+            f"Stop requested for {run}: it ends after the current step and keeps a checkpoint.")
+
+    def resume(run):
+        if service.demo:
+            return common.error_box("This public demo is read-only.")
+        if not run:
+            return common.error_box("Choose a run first.")
+        _, error = common.attempt("resume the run", service.resume_run, run)
+        return common.error_box(error) if error else common.info_box(
+            f"Resuming {run} from its last complete checkpoint.")
+
+    def delete(run):
+        if service.demo:
+            return common.error_box("This public demo is read-only."), gr.update()
+        if not run:  # nothing chosen, or the confirmation was cancelled
+            return "", gr.update()
+        _, error = common.attempt("delete the run", service.delete_run, run)
+        if error:
+            gr.Warning(error)
+            return common.error_box(error), gr.update()
+        return common.info_box(f"Deleted {run} and its files."), ""
+
+    # ------------------------------------------------------------------ wiring
+
+    list_outputs = [c["table"], c["run"]]
+    c["refresh"].click(listing, [c["run"]], list_outputs, api_name="runs_list")
+    c["run"].input(status, [c["run"]], status_outputs, api_name="run_status", concurrency_limit=None)
+    c["table"].select(select_row, [c["table"]], [c["run"]], api_visibility="private").then(
+        status, [c["run"]], status_outputs, api_visibility="private")
+    c["timer"].tick(tick, [c["run"], c["seen"]], list_outputs + status_outputs + [c["seen"]],
+                    api_visibility="private", concurrency_limit=None, trigger_mode="once")
+    for button, fn, name in ((c["stop"], stop, "run_stop"), (c["resume"], resume, "run_resume")):
+        button.click(fn, [c["run"]], [c["message"]], api_name=name).then(
+            status, [c["run"]], status_outputs, api_visibility="private")
+    # Deleting removes the run's model and checkpoints: ask in the browser first.
+    c["delete"].click(delete, [c["run"]], [c["message"], c["run"]], api_name="run_delete",
+                      js="(run) => (run && confirm(`Delete run ${run} with its model and checkpoints?`))"
+                         " ? run : ''"
+                      ).then(listing, [c["run"]], list_outputs, api_visibility="private").then(
+        status, [c["run"]], status_outputs, api_visibility="private")
+
+    def on_load():
+        """Show the newest running run (else the newest run) straight away."""
+        rows = common.safe_list_runs(service)
+        shown = common.newest_active(rows) or (common.run_choices(rows, with_state=True) or [("", "")])[0][1]
+        return common.runs_frame(rows), gr.Dropdown(choices=common.run_choices(rows, with_state=True),
+                                                    value=shown)
+
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(on_load, None, list_outputs, api_visibility="private").then(
+            status, [c["run"]], status_outputs, api_visibility="private")
+    return c
