@@ -38,6 +38,7 @@ class PretrainConfig:
     corpus: list[str] = field(default_factory=list)
     preset: str = ""  # tiny | mini | small | base: train from scratch with that size
     train_tokenizer: bool = False
+    tokenizer: str = ""  # with a preset: reuse this vocabulary (a folder, a run, default-chinese)
     vocab_size: int = 8000
     lowercase: bool = True
     nsp: bool = True

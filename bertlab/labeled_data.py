@@ -462,11 +462,23 @@ def _sniff_delimiter(text: str, ext: str) -> str | None:
 
 
 def _parse_delimited(text: str, delimiter: str, path: str, max_cell_chars: int, max_columns: int):
+    try:
+        return _parse_quoted(text, delimiter, path, max_cell_chars, max_columns, csv.QUOTE_MINIMAL)
+    except DataError:
+        # GLUE/CLUE-style TSVs use no quoting at all: a review may start with a literal ". When every
+        # line has the same number of tabs, read the file that way instead of refusing it.
+        lines = [l for l in text.split("\n") if l.strip()]
+        if delimiter != "\t" or len({l.count("\t") for l in lines}) != 1:
+            raise
+        return _parse_quoted(text, delimiter, path, max_cell_chars, max_columns, csv.QUOTE_NONE)
+
+
+def _parse_quoted(text: str, delimiter: str, path: str, max_cell_chars: int, max_columns: int, quoting: int):
     # The csv module has a process-wide cell limit (128 KiB by default) and would stop with its own
     # message; lift it to our limit so our check below reports the row and column.
     if csv.field_size_limit() < max_cell_chars + 1:
         csv.field_size_limit(max_cell_chars + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True, quoting=quoting)
     records: list[tuple[int, int, list[str]]] = []  # (first line, last line, cells)
     width = None
     while True:

@@ -430,3 +430,12 @@ def test_fuzz_every_input_loads_or_gives_a_data_error(tmp_path):
                 outcomes["refused"] += 1
             # any other exception fails the test with its traceback
     assert outcomes["refused"] > 100 and outcomes["ok"] > 5
+
+
+def test_unquoted_glue_style_tsv_with_a_literal_quote_loads(tmp_path):
+    # GLUE/CLUE TSVs use no quoting: a text may start with a literal " and must be read as-is.
+    path = tmp_path / "train.tsv"
+    path.write_text('label\ttext_a\n1\t"好评"，下次还来\n0\t质量太差了\n1\t很满意\n0\t"差评"，不会再买\n', encoding="utf-8")
+    data = load_labeled(str(path))
+    assert data.texts[0] == '"好评"，下次还来' and data.labels == ["1", "0", "1", "0"]
+    assert data.text_column == "text_a"

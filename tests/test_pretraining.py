@@ -223,3 +223,17 @@ def test_cli_pretrain_continues_a_model_and_missing_file_exits_2(tmp_path, make_
     assert main(["pretrain", "--corpus", str(tmp_path / "missing.txt"), "--preset", "tiny",
                  "--train-tokenizer", "--out", str(tmp_path / "x")]) == 2
     assert "missing.txt" in capsys.readouterr().err
+
+
+def test_preset_with_a_reused_vocabulary_trains_from_scratch(tmp_path, capsys):
+    from bertlab.cli import main
+
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text(chinese_corpus(80), encoding="utf-8")
+    out = tmp_path / "zh-tiny"
+    assert main(["pretrain", "--corpus", str(corpus), "--preset", "tiny", "--tokenizer", "default-chinese", "--wwm",
+                 "--no-nsp", "--max-steps", "3", "--batch-size", "8", "--out", str(out), "--quiet"]) == 0
+    saved = json.loads((out / "run_config.json").read_text())
+    assert saved["pretrain"]["vocab_size"] > 20000  # the offline Chinese vocabulary, not the 8000 default
+    assert main(["pretrain", "--corpus", str(corpus), "--tokenizer", "default-chinese", "--out", str(tmp_path / "x")]) == 2
+    assert "--preset" in capsys.readouterr().err

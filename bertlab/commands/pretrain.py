@@ -13,6 +13,7 @@ FLAGS = {
     "--corpus": ("pretrain.corpus", list, "one or more UTF-8 (or GBK) text files"),
     "--preset": ("pretrain.preset", str, "train from scratch with a size preset: tiny, mini, small, base"),
     "--train-tokenizer": ("pretrain.train_tokenizer", bool, "train a new WordPiece vocabulary on the corpus"),
+    "--tokenizer": ("pretrain.tokenizer", str, "with --preset: reuse this vocabulary (folder, run, default-chinese)"),
     "--vocab-size": ("pretrain.vocab_size", int, "size of the trained vocabulary (default 8000)"),
     "--wwm": ("pretrain.wwm", bool, "whole-word masking (English ## pieces, Chinese jieba words)"),
     "--max-seq-length": ("pretrain.max_seq_length", int, "tokens per example (default 128)"),
@@ -58,6 +59,9 @@ def run(args) -> int:
                 config.lr = PRESETS[preset]["lr"]
             if args.batch_size is None:
                 config.batch_size = PRESETS[preset]["batch_size"]
+        if config.pretrain.tokenizer and (config.pretrain.train_tokenizer or not preset):
+            raise BadInput("--tokenizer reuses a vocabulary for a model trained from scratch: give it with "
+                           "--preset and without --train-tokenizer")
         if preset and args.model:
             raise BadInput("give either --preset (from scratch) or --model (continued pre-training), not both")
     return run_training(args, config)

@@ -150,6 +150,8 @@ class ClassificationTask(Task):
                 "skipped_empty": t.skipped_empty, "notices": list(t.notices)}
 
     def save_final(self, model, folder, results: dict) -> None:
+        # Inference then cuts texts where training did, not at the architecture's 512.
+        self.tokenizer.model_max_length = self.config.finetune.max_length
         super().save_final(model, folder, results)
         atomic_write_text(Path(folder) / "README.md", self.model_card(results))
 

@@ -328,9 +328,12 @@ class PretrainingTask(Task):
             tok_dir = Path(cfg.out) / "tokenizer"
             texts = [s for doc in documents for s in doc]
             self.tokenizer = train_wordpiece(None, pcfg.vocab_size, pcfg.lowercase, str(tok_dir), texts=texts)
+        elif pcfg.preset and pcfg.tokenizer:
+            self.tokenizer = load_tokenizer(pcfg.tokenizer, "tokenize")
+            cfg.pretrain.vocab_size = len(self.tokenizer)
         elif pcfg.preset and not cfg.model:
-            raise BadInput("a from-scratch preset needs a tokenizer: add --train-tokenizer, or --model NAME "
-                           "to reuse that model's vocabulary")
+            raise BadInput("a from-scratch preset needs a tokenizer: add --train-tokenizer, or --tokenizer NAME "
+                           "to reuse a vocabulary (e.g. default-chinese)")
         else:
             self.tokenizer = load_tokenizer(cfg.model or "default", "pretrain")
 
@@ -511,7 +514,9 @@ def preview_batch(config, n: int = 4) -> dict[str, Any]:
     documents = read_corpus(p.corpus)[:200]
     if not documents:
         raise DataError("the corpus is empty: no text found", path=", ".join(p.corpus))
-    if p.train_tokenizer:
+    if p.tokenizer and not p.train_tokenizer:
+        tokenizer = load_tokenizer(p.tokenizer, "tokenize")
+    elif p.train_tokenizer:
         from ..tokenization import train_wordpiece
         import tempfile
 
