@@ -1,0 +1,380 @@
+"""The page in a real browser: Playwright for Python drives Debian's Chromium against the running app.
+
+What a user does, end to end: predict a masked token and see the bars; tokenize Chinese and see the
+characters drawn (not empty boxes); upload a labeled CSV, fine-tune a tiny BERT, watch the curves
+grow, classify with the new model; reload the page during a run and find it again.
+
+One app (started exactly as `python app.py` starts it, through app.serve) and one browser serve the
+whole module; every test gets a fresh page. Without /usr/bin/chromium (or $BERTLAB_CHROMIUM), or
+when it cannot start, every test here is skipped with the reason, so the README's test command
+still passes on a machine without a browser. Never `playwright install`: no downloads.
+
+On failure, a full-page screenshot and the page's HTML go to tests/_artifacts/<test>.png / .html.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tiny_model
+
+CHROMIUM = os.environ.get("BERTLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+TIMEOUT_MS = 60_000  # one UI step (load a model, start a worker) on a loaded 2-core machine
+STEP_RE = re.compile(r"step (\d+) / (\d+)")
+
+
+# ---------------------------------------------------------------------------------- fixtures
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless; skips the module when it is not there or will not start."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk, "
+                    f"or set BERTLAB_CHROMIUM): browser tests skipped")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install playwright): browser tests skipped")
+    manager = sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    except Exception as exc:  # a broken install, missing libraries, no /dev/shm ...
+        manager.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0][:300]}")
+    yield chromium
+    chromium.close()
+    manager.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):
+    """The app as `python app.py` serves it, on a free port, with its own empty runs folder, plus
+    the tiny models the tests type into the model boxes. Any run still going at the end is stopped."""
+    import app
+
+    base = tmp_path_factory.mktemp("browser")
+    models = {"masked-lm": write_tiny_model(base / "tiny-mlm", "masked-lm"),
+              "base": write_tiny_model(base / "tiny-base", "base")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BERTLAB_RUNS", str(base / "runs"))
+        (base / "runs").mkdir()
+        demo = app.serve(app.parse_args(["--host", "127.0.0.1", "--port", str(_free_port())]),
+                         out=io.StringIO())
+        try:
+            yield {"url": demo.local_url, "runs": base / "runs", "models": models, "tmp": base}
+        finally:
+            demo.close()
+            _stop_all_runs()
+
+
+def _stop_all_runs(timeout: float = 30.0) -> None:
+    """Never leave a worker training after the tests: ask every run to stop and wait."""
+    from bertlab import runs
+
+    for row in runs.list_runs():
+        if row.get("state") in ("queued", "running"):
+            runs.request_stop(row["path"])
+    deadline = time.time() + timeout
+    while time.time() < deadline and any(r.get("state") in ("queued", "running") for r in runs.list_runs()):
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    """A fresh page on the app, 1280 wide. If the test failed, its screenshot and HTML are saved.
+    (The call phase's failure is counted in session.testsfailed before fixtures are torn down,
+    so no hook in conftest.py is needed.)"""
+    failed_before = request.session.testsfailed
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(lab["url"])
+    tab.get_by_role("tab", name="Masked-token prediction").wait_for()
+    yield tab
+    if request.session.testsfailed > failed_before:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        try:
+            tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.html").write_text(tab.content(), encoding="utf-8")
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            print(f"could not save the failure screenshot: {exc}")
+    context.close()
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def open_tab(page, name: str):
+    """Click a top-level tab; returns its panel (Gradio renders only the selected tab's panel)."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible")
+    panel.wait_for()
+    return panel
+
+
+def choose_model(panel, label: str, value: str) -> None:
+    """Type a model (a folder path or a run id) into a dropdown that accepts custom values."""
+    box = panel.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    box.blur()
+
+
+def set_number(panel, label: str, value) -> None:
+    box = panel.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.blur()  # Gradio's Number sends its value on blur
+
+
+def write_labeled_csv(path: Path, n: int = 80, seed: int = 0) -> Path:
+    """Learnable two-class reviews from the tiny vocabulary: one sentiment word decides the label."""
+    rng = random.Random(seed)
+    positive, negative = "good great fun love happy".split(), "bad awful boring hate sad".split()
+    filler = "the movie film plot story was very really".split()
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        for i in range(n):
+            label = "positive" if i % 2 == 0 else "negative"
+            words = rng.sample(filler, 3) + [rng.choice(positive if label == "positive" else negative)]
+            rng.shuffle(words)
+            writer.writerow([" ".join(words), label])
+    return path
+
+
+def start_finetune(page, data: Path, model: Path, epochs: int) -> tuple:
+    """In the Fine-tuning tab: upload `data`, check the detected columns, type the model, set a
+    short schedule and press Start. Returns (panel, run id)."""
+    panel = open_tab(page, "Fine-tuning")
+    panel.locator("input[type=file]").first.set_input_files(str(data))
+    # The preview names the detected columns; the dropdowns follow it.
+    panel.get_by_text(re.compile(r"Detected: text review")).wait_for()
+    assert panel.get_by_label("Label column", exact=True).input_value() == "sentiment"
+    choose_model(panel, "Model", str(model))
+    set_number(panel, "Epochs", epochs)
+    set_number(panel, "Learning rate", 5e-3)
+    set_number(panel, "Batch size", 8)
+    set_number(panel, "Max length (tokens)", 32)
+    panel.get_by_role("button", name="Start fine-tuning", exact=True).click()
+    panel.get_by_text(re.compile(r"Started run \S+")).wait_for()
+    run_box = panel.get_by_label("Run", exact=True)
+    page.wait_for_function("(el) => el.value !== ''", arg=run_box.element_handle())
+    return panel, run_box.input_value()
+
+
+def progress_text(panel) -> str:
+    """The run's status block ("Run `id` · state", the step bar, elapsed / ETA / loss)."""
+    block = panel.locator("[data-testid=markdown]").filter(has_text=re.compile(r"^\s*Run \S+ · "))
+    return block.first.inner_text() if block.count() else ""
+
+
+def line_points(plot, series: str) -> int:
+    """How many points the SVG line of `series` in a gr.LinePlot has (Vega draws one path per
+    series; its `d` is "M x,y L x,y ..." so the vertices are the M and L commands)."""
+    path = plot.locator(f"path[aria-roledescription='line mark'][aria-label$='series: {series}']")
+    if not path.count():
+        return 0
+    return len(re.findall(r"[ML]", path.first.get_attribute("d") or ""))
+
+
+def ink_mask(png: bytes, dark: int = 110):
+    """Pixels clearly darker than any background the tabs use (their chips are pastel): the glyph."""
+    from PIL import Image
+    import numpy as np
+
+    grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    return grey < dark
+
+
+# ---------------------------------------------------------------------------------- tests
+
+
+def test_fill_mask_shows_the_predictions_chart(page, lab):
+    from bertlab import models
+
+    # The English default gets a masked-LM head from bertlab/assets/default-mlm when that is
+    # shipped; until then a tiny random masked-LM folder stands in (typed in, like any folder).
+    model = "default" if models.default_mlm_overlay() else str(lab["models"]["masked-lm"])
+    panel = open_tab(page, "Masked-token prediction")
+    panel.get_by_label("Sentence (use [MASK] for each missing token)").fill("The capital of France is [MASK].")
+    choose_model(panel, "Model", model)
+    panel.get_by_role("button", name="Predict", exact=True).click()
+
+    chart = panel.locator("[data-testid=label]").filter(has_text="mask #1")
+    bars = chart.locator("meter.bar")
+    bars.first.wait_for()
+    assert bars.count() == 5  # top-k 5 by default
+    scores = [float(bars.nth(i).get_attribute("value")) for i in range(5)]
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1.0 + 1e-6
+    tokens = [bars.nth(i).get_attribute("aria-label") for i in range(5)]
+    # The heading is the top candidate, and the sentence is shown filled with it.
+    assert chart.locator("[data-testid=label-output-value]").inner_text().strip() == tokens[0]
+    filled = panel.locator("p").filter(has_text=re.compile(r"^Filled \(each mask on its own\)")).inner_text()
+    assert "The capital of France is" in filled and tokens[0].lstrip("#") in filled
+    box = bars.first.bounding_box()
+    assert box and box["width"] > 0 and box["height"] > 0  # drawn, not just in the DOM
+    assert "model=" in page.url and "text=" in page.url  # the result is shareable by its URL
+
+
+def _has_cjk_font() -> bool:
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return True  # cannot tell: let the pixel check decide
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    return bool(fonts.strip())
+
+
+def test_chinese_tokenization_renders_real_glyphs(page):
+    if not _has_cjk_font():
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk): Chinese would render as boxes")
+    panel = open_tab(page, "Chinese tokenization")
+    text = "我爱北京天安门，我们喜欢学习。"
+    panel.get_by_label("Text", exact=True).fill(text)
+    panel.get_by_role("button", name="Tokenize", exact=True).click()
+
+    # BERT's view: one token per character, in the token row of the table.
+    token_row = panel.locator("tr").filter(has=page.locator("th", has_text=re.compile(r"^token$")))
+    token_row.wait_for()
+    tokens = [t.strip() for t in token_row.locator("td").all_inner_texts()]
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert tokens[1:-1] == list(text)
+    summary = panel.get_by_text(re.compile(r"characters → \d+ BERT tokens")).inner_text()
+    assert "jieba words" in summary and "no [UNK]" in summary
+
+    # jieba's words, as chips: 北京 and 天安门 stay whole.
+    words_row = panel.locator("tr").filter(has_text="precise (used for whole-word masking)")
+    chips = [c.strip() for c in words_row.locator("td span").all_inner_texts()]
+    assert {"北京", "天安门", "喜欢", "学习"} <= set(chips), chips
+
+    # Are the characters drawn, or empty "tofu" boxes? Without a CJK font, Chromium draws the same
+    # .notdef box for every character (or nothing at all). So, from real screenshots of what the
+    # user sees: (1) every character's cell has dark "ink" pixels, and (2) different characters
+    # have different ink (tofu boxes are pixel-identical). Comparing ink masks (dark pixels only)
+    # ignores the cells' alternating pastel backgrounds. canvas measureText widths would not do:
+    # CJK glyphs are all one em wide, real or tofu; document.fonts.check() is true for any font
+    # that needs no download, installed or not.
+    import numpy as np
+
+    cells = {ch: token_row.locator("td").nth(1 + text.index(ch)) for ch in "北京学习"}
+    masks = {ch: ink_mask(cell.screenshot()) for ch, cell in cells.items()}
+    for ch, mask in masks.items():
+        assert mask.sum() >= 20, f"{ch}: its cell has no visible glyph ({mask.sum()} dark pixels)"
+    h = min(m.shape[0] for m in masks.values())
+    w = min(m.shape[1] for m in masks.values())
+    chars = list(masks)
+    for i, a in enumerate(chars):
+        for b in chars[i + 1:]:
+            differing = np.logical_xor(masks[a][:h, :w], masks[b][:h, :w]).sum()
+            assert differing >= 20, f"{a} and {b} are drawn alike ({differing} pixels differ): tofu boxes?"
+    # The same for two two-character jieba chips.
+    chip = {w: words_row.locator("td span").filter(has_text=re.compile(f"^{w}$")).first for w in ("北京", "学习")}
+    a, b = (ink_mask(c.screenshot()) for c in chip.values())
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    assert a.sum() >= 40 and b.sum() >= 40 and np.logical_xor(a[:h, :w], b[:h, :w]).sum() >= 40
+
+
+def test_finetune_upload_watch_finish_and_classify(page, lab):
+    data = write_labeled_csv(lab["tmp"] / "reviews.csv")
+    # 72 training rows / batch 8 = 9 steps an epoch: 6 epochs give 54 steps, long enough to see
+    # the page update several times (it polls every 1.5 s; the engine logs every 2 steps), and
+    # enough for the tiny model to learn that one sentiment word decides the label.
+    panel, run = start_finetune(page, data, lab["models"]["base"], epochs=6)
+    assert (lab["runs"] / run).is_dir()
+    # The innermost Gradio block labelled so: the plot itself.
+    loss_plot = panel.locator(".block").filter(has_text="Loss (train and validation)").last
+
+    seen_steps, seen_points, deadline = [], [], time.time() + 150
+    while time.time() < deadline:
+        text = progress_text(panel)
+        match = STEP_RE.search(text)
+        if match and (not seen_steps or int(match.group(1)) != seen_steps[-1]):
+            seen_steps.append(int(match.group(1)))
+        points = line_points(loss_plot, "train loss")
+        if points and (not seen_points or points != seen_points[-1]):
+            seen_points.append(points)
+        if "· finished" in text:
+            break
+        assert "· failed" not in text and "· interrupted" not in text, text
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"run {run} did not finish; last status: {progress_text(panel)!r}")
+
+    # The step counter and the plot both moved at least twice while the run went on.
+    assert len(seen_steps) >= 3 and seen_steps == sorted(seen_steps), seen_steps
+    assert seen_steps[-1] == 54
+    assert len(seen_points) >= 3 and seen_points == sorted(seen_points), seen_points
+    assert "The model is saved" in progress_text(panel)
+    assert panel.get_by_text("Confusion matrix").is_visible()
+
+    # The new model appears in the classification tab's list and classifies.
+    panel = open_tab(page, "Sentence classification")
+    panel.get_by_role("button", name="↻ models", exact=True).click()
+    box = panel.get_by_label("Model", exact=True)
+    box.click()
+    page.get_by_role("option", name=run).click()
+    assert box.input_value().rstrip("/").endswith(run)  # listed by its folder
+    panel.get_by_label("Text", exact=True).fill("a great fun movie")
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    prediction = panel.locator("[data-testid=label]").filter(has_text="Prediction")
+    heading = prediction.locator("[data-testid=label-output-value]")
+    heading.wait_for()
+    labels = prediction.locator("meter.bar")
+    assert sorted(labels.nth(i).get_attribute("aria-label") for i in range(labels.count())) == \
+        ["negative", "positive"]
+    assert heading.inner_text().strip() == "positive"
+
+
+def test_reloaded_page_reattaches_to_the_running_run(page, lab):
+    data = write_labeled_csv(lab["tmp"] / "reviews-long.csv", seed=1)
+    # Long enough (9 steps an epoch × 200) to be running for the whole test; stopped at the end.
+    panel, run = start_finetune(page, data, lab["models"]["base"], epochs=200)
+    deadline = time.time() + 120
+    while not (STEP_RE.search(progress_text(panel)) and "· running" in progress_text(panel)):
+        assert time.time() < deadline, f"run {run} never started training: {progress_text(panel)!r}"
+        time.sleep(0.3)
+
+    page.reload()
+    panel = open_tab(page, "Fine-tuning")
+    run_box = panel.get_by_label("Run", exact=True)
+    page.wait_for_function("([el, run]) => el.value === run", arg=[run_box.element_handle(), run])
+    # Re-attached: the status block shows this run, and its step counter keeps moving.
+    steps, deadline = [], time.time() + 60
+    while len(steps) < 2:
+        assert time.time() < deadline, f"no progress after the reload; status: {progress_text(panel)!r}"
+        text = progress_text(panel)
+        match = STEP_RE.search(text)
+        if run in text and match and (not steps or int(match.group(1)) != steps[-1]):
+            steps.append(int(match.group(1)))
+        time.sleep(0.3)
+    assert steps[1] > steps[0] and "· running" in progress_text(panel)
+
+    # Stop from the page: it says so, and the run ends stopped (resumable) short of its total.
+    panel.get_by_role("button", name="Stop", exact=True).click()
+    panel.get_by_text(re.compile(f"Stop requested for {run}")).wait_for()
+    deadline = time.time() + 60
+    while "· stopped" not in progress_text(panel):
+        assert time.time() < deadline, f"run {run} did not stop: {progress_text(panel)!r}"
+        time.sleep(0.3)
+    assert panel.get_by_role("button", name="Resume", exact=True).is_enabled()
