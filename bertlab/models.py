@@ -449,7 +449,8 @@ def list_models(task: str | None = None) -> list[dict[str, Any]]:
             final = run / "final"
             if _is_model_folder(final):
                 src = ModelSource(str(run), "local", str(final))
-                rows.append({"name": str(run), "kind": "run", "path": str(final),
+                # Listed by run id (its folder name): short in the page, resolved under the runs folder.
+                rows.append({"name": run.name, "kind": "run", "path": str(final),
                              "heads": heads_present(src), "description": _run_description(run)})
     rows.extend(_cached_hub_models())
     if task:

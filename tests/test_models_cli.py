@@ -59,7 +59,7 @@ def test_local_folder_and_finished_run_resolve(make_tiny_model, runs_dir, capsys
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     names = {r["name"]: r for r in rows}
-    assert "default" in names and str(run) in names and "masked-lm" in names[str(run)]["heads"]
+    assert "default" in names and run.name in names and "masked-lm" in names[run.name]["heads"]
     assert main(["models", "--resolve", str(folder), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["heads"] == ["masked-lm"] and info["hidden_size"] == 32

@@ -200,7 +200,7 @@ def status_values(service, run: str) -> dict:
     active = run_state in common.ACTIVE
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active:
-        progress += "  \n✅ The model is saved and appears in the model lists as " \
+        progress += "  \n**Done.** The model is saved and appears in the model lists as " \
                     f"`{summary.get('path')}` (sentence classification, and as a base for new runs)."
     latest = common.status_json(state)
     if details:

@@ -160,7 +160,7 @@ def status_values(service, run: str) -> dict:
     active = run_state in common.ACTIVE
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active and summary.get("task") == "pretrain":
-        progress += ("  \n✅ The model is saved and now appears in the **fill-mask model list** "
+        progress += ("  \n**Done.** The model is saved and now appears in the **fill-mask model list** "
                      f"(Masked-token prediction tab: *Refresh model list*) as `{summary.get('path')}`, "
                      "and as a base model for fine-tuning.")
     latest = common.status_json(state)
