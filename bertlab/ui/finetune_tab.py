@@ -60,7 +60,7 @@ NO_PAIR = ("(none: single sentences)", "-")
 
 
 def finetune_config(train: str, validation: str = "", *, text_column: str = "", text_pair_column: str = "",
-                    label_column: str = "", model: str = "", epochs=3, lr=5e-5, batch_size=16, max_length=128,
+                    label_column: str = "", model: str = "", epochs=3, lr=1e-4, batch_size=16, max_length=128,
                     warmup=0.1, weight_decay=0.01, seed=42, eval_every=0, early_stopping_patience=0,
                     max_train_samples=0, max_minutes=0, validation_fraction=0.1) -> TrainConfig:
     """The TrainConfig the CLI's `finetune` would build from the same values; every number is
