@@ -297,6 +297,29 @@ def pretraining_losses(model, batch, sparse: bool = True) -> dict[str, Any]:
     return result
 
 
+def training_wrapper(model, sparse: bool):
+    """Wrap a BertForPreTraining / BertForMaskedLM so the sparse MLM (+ NSP) loss runs inside one
+    forward(). Multi-process training needs this: DistributedDataParallel all-reduces gradients
+    only for computation that goes through the wrapped module's forward, not for calls into its
+    sub-modules (model.bert, model.cls) from outside."""
+    import torch
+
+    class PretrainingModel(torch.nn.Module):
+        def __init__(self, inner, sparse_mlm):
+            super().__init__()
+            self.model = inner
+            self.sparse = sparse_mlm
+
+        @property
+        def config(self):
+            return self.model.config
+
+        def forward(self, **batch):
+            return pretraining_losses(self.model, batch, self.sparse)
+
+    return PretrainingModel(model, sparse)
+
+
 class PretrainingTask(Task):
     metric_for_best = ("eval_mlm_loss", False)
 
@@ -353,6 +376,7 @@ class PretrainingTask(Task):
             if len(self.tokenizer) > self.model.config.vocab_size:
                 self.model.resize_token_embeddings(len(self.tokenizer))
 
+        self.model = training_wrapper(self.model, pcfg.sparse_mlm)
         docs = tokenize_documents(documents, self.tokenizer, pcfg.wwm)
         examples = build_examples(docs, self.tokenizer, pcfg.max_seq_length, pcfg.nsp,
                                   pcfg.short_seq_probability, cfg.seed, pcfg.dupe_factor)
@@ -391,7 +415,7 @@ class PretrainingTask(Task):
         return self.collator(features)
 
     def training_step(self, model, batch):
-        r = pretraining_losses(model, batch, self.config.pretrain.sparse_mlm)
+        r = model(**batch)  # through the (possibly DDP-wrapped) forward: see training_wrapper
         stats = {"mlm_loss": r["mlm_loss"].item(), "mlm_correct": r["mlm_correct"].item(),
                  "mlm_count": r["mlm_count"].item()}
         if "nsp_loss" in r:
@@ -415,7 +439,7 @@ class PretrainingTask(Task):
             totals = {"mlm_loss": 0.0, "nsp_loss": 0.0, "mlm_correct": 0, "mlm_count": 0,
                       "nsp_correct": 0, "nsp_count": 0, "batches": 0}
             for batch in loader:
-                r = pretraining_losses(model, batch, True)
+                r = model(**batch)
                 vals = {k: v for k, v in r.items() if k != "loss"}
                 gathered = {k: self.accelerator.reduce(v.detach().float().reshape(1), "sum").item()
                             for k, v in vals.items()}
@@ -448,7 +472,7 @@ class PretrainingTask(Task):
         import torch
 
         rows = []
-        unwrapped = self.accelerator.unwrap_model(model)
+        unwrapped = self.accelerator.unwrap_model(model).model  # the BERT inside training_wrapper
         for sentence in self.samples:
             ids = self.tokenizer(sentence)["input_ids"]
             tokens = self.tokenizer.convert_ids_to_tokens(ids)
@@ -482,7 +506,7 @@ class PretrainingTask(Task):
                 "train_examples": self.stats.get("train_examples"), "tokens_per_epoch": self.stats.get("tokens")}
 
     def save_final(self, model, folder, results: dict) -> None:
-        super().save_final(model, folder, results)
+        super().save_final(model.model, folder, results)  # the plain transformers model, not the wrapper
         atomic_write_text(Path(folder) / "README.md", self.model_card(results))
 
     def model_card(self, results: dict) -> str:
