@@ -46,3 +46,23 @@ def test_overlay_changes_only_the_top_layers_and_heads():
     assert {n.split(".")[3] for n in names if ".layer." in n} == {"4", "5"}
     meta = json.loads((ASSETS / "default-sentiment" / "overlay.json").read_text())
     assert meta["head"] == "classification" and meta["results"]["eval_accuracy"] > 0.84
+
+
+def test_default_masked_lm_answers_everyday_sentences_offline():
+    """The shipped masked-LM head on the default encoder (bertlab/assets/default-mlm). Its overall
+    cloze figures are in benchmarks/cloze.py and the README; these are sentences it must get in
+    its top 5 (a regression guard, not the quality target)."""
+    assert (ASSETS / "default-mlm" / "overlay.safetensors").exists()
+    service = Service()
+    cases = {"He opened the [MASK] and walked into the room.": {"door"},
+             "He was born in London and grew up in [MASK].": {"london", "england"},
+             "The shop is closed on [MASK].": {"monday", "tuesday", "wednesday", "thursday", "friday",
+                                               "saturday", "sunday"},
+             "The river flows into the [MASK].": {"sea", "ocean", "lake"}}
+    for text, answers in cases.items():
+        result = service.fill_mask(text, top_k=5)  # no model given: the fill-mask default
+        words = {c["token"] for c in result["masks"][0]["candidates"]}
+        assert words & answers, (text, words)
+    meta = json.loads((ASSETS / "default-mlm" / "overlay.json").read_text())
+    assert meta["head"] == "masked-lm"
+    assert models.heads_present(models.resolve("default")) == ["masked-lm"]
