@@ -461,7 +461,8 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
 
 def _fused_adamw_ok(model) -> bool:
     """The fused AdamW kernel (one pass over all parameters) instead of the per-tensor loop:
-    benchmarks/finetune_throughput.py measured ~3x more fine-tuning samples/s on a 2-core CPU.
+    the optimizer step fell from 82 to 19 ms on a quiet 2-core CPU (about 1.04x whole-step samples/s
+    there, 1.2-1.4x when the cores are contended; benchmarks/finetune_throughput.py).
     It supports fp32/bf16/fp16 parameters on CPU and CUDA."""
     import torch
 

@@ -89,6 +89,10 @@ def run_training(args, config: TrainConfig) -> int:
     except TrainingFailed as exc:
         print(f"error: {exc}", file=__import__("sys").stderr)
         return 1
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:
+        return 0  # under `accelerate launch` only the main process reports
     if args.json:
         print_json(results)
     else:
