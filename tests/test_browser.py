@@ -355,9 +355,10 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
 
 def test_reloaded_page_reattaches_to_the_running_run(page, lab):
     data = write_labeled_csv(lab["tmp"] / "reviews-long.csv", seed=1)
-    # 9 steps an epoch × 5000: far longer than the test on any machine (the 2-core CPU does ~45
-    # steps/s with the tiny model, CI machines several times that); stopped at the end.
-    panel, run = start_finetune(page, data, lab["models"]["base"], epochs=5000)
+    # 9 steps an epoch × 1000 (the page's maximum): far longer than the test on any machine (the
+    # 2-core CPU does ~45 steps/s with the tiny model, CI machines several times that); stopped
+    # at the end.
+    panel, run = start_finetune(page, data, lab["models"]["base"], epochs=1000)
     deadline = time.time() + 120
     while not (STEP_RE.search(progress_text(panel)) and "· running" in progress_text(panel)):
         assert time.time() < deadline, f"run {run} never started training: {progress_text(panel)!r}"
