@@ -153,7 +153,7 @@ def test_finetune_streams_finishes_queues_stops_and_deletes(runs_dir, make_tiny_
 
         view, seen = page.wait(run_a, lambda s: s.get("state") == "running" and (s.get("step") or 0) > 0)
         # Run B is started while A trains: it waits in the queue and says where it stands.
-        _, run_b, _ = page.client.predict(*_finetune_form(handle_file(str(data)), model, epochs=3000),
+        _, run_b, _ = page.client.predict(*_finetune_form(handle_file(str(data)), model, epochs=1000),
                                           api_name="/finetune_start")
         run_b = _value(run_b)
         queued = page.status(run_b)
