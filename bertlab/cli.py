@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # to re-run the command under a launcher
     try:
         return int(args._run(args) or 0)
     except BadInput as exc:

@@ -80,6 +80,9 @@ class TrainConfig:
     # -1 = train every weight; k >= 0 = freeze the embeddings and all but the top k encoder layers
     # (heads and pooler stay trainable). Cheaper steps, and a small set of changed weights to ship.
     trainable_layers: int = -1
+    # An accelerate config file (YAML/JSON, as `accelerate config` writes it): the run is started
+    # under `accelerate launch --config_file` (several processes, GPUs or machines). "" = one process.
+    accelerate_config: str = ""
     # filled in by the engine, recorded for the reader of run_config.json
     num_processes: int = 1
     distributed_type: str = "NO"

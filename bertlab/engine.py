@@ -442,10 +442,17 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     results = {"step": step, "total_steps": total_steps, "elapsed_s": elapsed(),
                "num_processes": accelerator.num_processes, **final_metrics}
     results.update(task.final_results())
+    # Under FSDP and DeepSpeed each process may hold only a shard of the weights: gathering the full
+    # state dict is a collective every process must join. Elsewhere the main process's own copy is
+    # whole, and save_pretrained reads it directly (keeping tied weights tied).
+    from accelerate.utils import DistributedType
+
+    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+    full_state = accelerator.get_state_dict(model) if sharded else None
     if main:
         final_tmp = folder / ".final-tmp"
         shutil.rmtree(final_tmp, ignore_errors=True)
-        task.save_final(accelerator.unwrap_model(model), final_tmp, results)
+        task.save_final(accelerator.unwrap_model(model), final_tmp, results, state_dict=full_state)
         shutil.rmtree(folder / "final", ignore_errors=True)
         os.replace(final_tmp, folder / "final")
         runs.atomic_write_json(folder / "results.json", results)

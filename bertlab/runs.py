@@ -264,7 +264,9 @@ def start_run(config, resume: bool = False) -> str:
     write_status(folder, "queued", "waiting for the machine", pid=None)
     log = open(folder / "worker.log", "ab")
     cmd = [sys.executable, "-m", "bertlab", "worker", str(folder)] + (["--resume"] if resume else [])
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    from .launch import project_env
+
+    env = project_env()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, env=env,
                             cwd=os.getcwd())

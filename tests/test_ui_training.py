@@ -67,6 +67,7 @@ def _value(output):
 
 
 def _form(keys, **values) -> list:
+    values.setdefault("accelerate_config", None)  # optional upload: one process unless given
     return [values[k] for k in keys]
 
 

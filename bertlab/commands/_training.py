@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..config import TrainConfig
 
@@ -27,6 +28,9 @@ COMMON = {
     "--early-stopping-patience": ("early_stopping_patience", int, "evaluations without improvement before stopping"),
     "--trainable-layers": ("trainable_layers", int, "train only the top K encoder layers + heads (-1 = all)"),
     "--mixed-precision": ("mixed_precision", str, "auto | no | bf16 | fp16 (auto = bf16 on a capable GPU)"),
+    "--accelerate-config": ("accelerate_config", str,
+                            "run under `accelerate launch --config_file F` (several processes, GPUs or "
+                            "machines; see examples/accelerate/)"),
 }
 
 
@@ -80,6 +84,17 @@ def run_training(args, config: TrainConfig) -> int:
         config, resume = saved, True
     else:
         resume = False
+    from .. import launch
+
+    if config.accelerate_config and not launch.launched():
+        config.accelerate_config = str(Path(config.accelerate_config).resolve())
+        launch.check_accelerate_config(config.accelerate_config)
+        if not args.background:
+            # The same command again, each process started by the launcher (which sets LAUNCHED_ENV).
+            import subprocess
+
+            cmd = launch.launch_command(config.accelerate_config, args._argv)
+            return subprocess.call(cmd, env=launch.launch_env())
     if args.background:
         folder = runs.start_run(config, resume=resume)
         print(f"started {folder} (python -m bertlab runs show {folder})")

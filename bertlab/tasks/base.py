@@ -65,8 +65,10 @@ class Task:
     def evaluate(self, model, loader) -> dict[str, Any]:
         return {}
 
-    def save_final(self, model, folder, results: dict) -> None:
-        model.save_pretrained(folder)
+    def save_final(self, model, folder, results: dict, state_dict: dict | None = None) -> None:
+        """`state_dict`: the full weights gathered from sharded processes (FSDP, DeepSpeed);
+        None = the model's own."""
+        model.save_pretrained(folder, state_dict=state_dict)
         self.tokenizer.save_pretrained(folder)
 
     def final_results(self) -> dict[str, Any]:

@@ -149,10 +149,10 @@ class ClassificationTask(Task):
                 "label_column": t.label_column, "labels": self.label_names, "train_label_counts": counts,
                 "skipped_empty": t.skipped_empty, "notices": list(t.notices)}
 
-    def save_final(self, model, folder, results: dict) -> None:
+    def save_final(self, model, folder, results: dict, state_dict: dict | None = None) -> None:
         # Inference then cuts texts where training did, not at the architecture's 512.
         self.tokenizer.model_max_length = self.config.finetune.max_length
-        super().save_final(model, folder, results)
+        super().save_final(model, folder, results, state_dict)
         atomic_write_text(Path(folder) / "README.md", self.model_card(results))
 
     def model_card(self, results: dict) -> str:

@@ -505,8 +505,10 @@ class PretrainingTask(Task):
         return {"origin": self.origin, "vocab_size": len(self.tokenizer),
                 "train_examples": self.stats.get("train_examples"), "tokens_per_epoch": self.stats.get("tokens")}
 
-    def save_final(self, model, folder, results: dict) -> None:
-        super().save_final(model.model, folder, results)  # the plain transformers model, not the wrapper
+    def save_final(self, model, folder, results: dict, state_dict: dict | None = None) -> None:
+        if state_dict is not None:  # gathered from the wrapper: its keys start with "model."
+            state_dict = {k.removeprefix("model."): v for k, v in state_dict.items()}
+        super().save_final(model.model, folder, results, state_dict)  # the plain model, not the wrapper
         atomic_write_text(Path(folder) / "README.md", self.model_card(results))
 
     def model_card(self, results: dict) -> str:

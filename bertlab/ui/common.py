@@ -324,6 +324,36 @@ def stage_upload(folder: Path, source: str, role: str) -> str:
     return str(target)
 
 
+ACCELERATE_TYPES = [".yaml", ".yml", ".json"]
+
+
+def accelerate_file(gr, label: str = "Accelerate config (optional)"):
+    """The upload that starts a run under `accelerate launch --config_file` instead of as one process."""
+    return gr.File(label=label, file_types=ACCELERATE_TYPES, file_count="single", type="filepath", height=90)
+
+
+ACCELERATE_HELP = ("An **accelerate config** (the YAML `accelerate config` writes; examples in "
+                   "`examples/accelerate/`) runs the job on several processes, GPUs or machines. "
+                   "Leave it empty for one process on this machine.")
+
+
+def checked_accelerate_config(value) -> str:
+    """The uploaded accelerate config's path once checked ('' = none): a bad file is refused with
+    its name and key before any run folder is made."""
+    from ..launch import check_accelerate_config
+
+    path = upload_path(value)
+    if path:
+        check_accelerate_config(path)
+    return path
+
+
+def stage_accelerate_config(folder: Path, config, path: str) -> None:
+    """Copy a checked accelerate config into the run folder; the run records the copy."""
+    if path:
+        config.accelerate_config = stage_upload(folder, path, "accelerate")
+
+
 def discard_folder(folder: Path | None) -> None:
     """Remove a run folder made for a run that did not start."""
     if folder is not None:

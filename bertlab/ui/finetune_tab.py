@@ -40,7 +40,7 @@ DATA_TYPES = [".csv", ".tsv", ".jsonl", ".json", ".txt"]
 FORM_KEYS = ["train_file", "validation_file", "example", "text_column", "text_pair_column", "label_column",
              "model", "epochs", "lr", "batch_size", "max_length", "warmup", "weight_decay", "seed",
              "eval_every", "early_stopping_patience", "max_train_samples", "max_minutes",
-             "validation_fraction"]
+             "validation_fraction", "accelerate_config"]
 # Outputs of the status endpoint (and of every timer tick), in order.
 STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "roc_plot", "confusion", "per_class", "hardest",
                "run_data", "latest", "stop", "resume", "download", "timer"]
@@ -288,6 +288,8 @@ def create_tab(service) -> dict:
                                                    info="use only the first N rows; 0 = all")
                 c["max_minutes"] = gr.Number(value=0, label="Max minutes",
                                              info="time budget; the run ends cleanly with a checkpoint")
+            gr.Markdown(common.ACCELERATE_HELP)
+            c["accelerate_config"] = common.accelerate_file(gr)
         with gr.Row():
             c["estimate_button"] = gr.Button("Estimate time and memory")
             c["start"] = gr.Button("Start fine-tuning", variant="primary", interactive=not service.demo)
@@ -373,7 +375,8 @@ def create_tab(service) -> dict:
         return finetune_config(
             data_path(values["train_file"], values["example"]),
             common.check_upload_size(service, validation) if validation else "",
-            **{k: values[k] for k in FORM_KEYS if k not in ("train_file", "validation_file", "example")})
+            **{k: values[k] for k in FORM_KEYS if k not in ("train_file", "validation_file", "example",
+                                                            "accelerate_config")})
 
     def estimate(*values):
         config, error = common.attempt("check the settings", build, dict(zip(FORM_KEYS, values)))
@@ -396,14 +399,16 @@ def create_tab(service) -> dict:
             return [common.error_box(error)] + no_change
         folder = None
         try:
+            launcher = common.checked_accelerate_config(values["accelerate_config"])
             roles = (("train_file", "train"), ("validation_file", "validation"))
             uploads = [(key, role) for key, role in roles if common.upload_path(values[key])]
-            if uploads:
+            if uploads or launcher:
                 folder = common.new_run_folder("finetune")
                 config.out = str(folder)
                 for key, role in uploads:
                     staged = common.stage_upload(folder, common.upload_path(values[key]), role)
                     setattr(config.finetune, role, staged)
+                common.stage_accelerate_config(folder, config, launcher)
             run_path = service.start_run(config)
         except BadInput as exc:
             common.discard_folder(folder)

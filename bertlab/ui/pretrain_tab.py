@@ -43,7 +43,7 @@ LOG_EVERY = 2  # progress events every 2 steps, so the page (polling every 1.5 s
 
 FORM_KEYS = ["corpus_examples", "corpus_files", "start_from", "preset", "model", "train_tokenizer",
              "vocab_size", "nsp", "wwm", "max_seq_length", "batch_size", "lr", "max_steps", "max_minutes",
-             "warmup", "eval_every", "seed"]
+             "warmup", "eval_every", "seed", "accelerate_config"]
 STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "predictions", "latest", "stop", "resume", "timer"]
 # What gradio_client receives from the status endpoint: buttons are not API outputs.
 STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("stop", "resume")]
@@ -235,6 +235,8 @@ def create_tab(service) -> dict:
                 c["eval_every"] = gr.Number(value=d.eval_every, precision=0, label="Evaluate every (steps)",
                                             info="each evaluation also shows the sample predictions")
                 c["seed"] = gr.Number(value=d.seed, precision=0, label="Seed")
+            gr.Markdown(common.ACCELERATE_HELP)
+            c["accelerate_config"] = common.accelerate_file(gr)
         with gr.Row():
             c["preview_button"] = gr.Button("Show a sample batch")
             c["start"] = gr.Button("Start pre-training", variant="primary", interactive=not service.demo)
@@ -282,7 +284,7 @@ def create_tab(service) -> dict:
         corpus = chosen_examples(values["corpus_examples"]) + (
             uploads(values["corpus_files"]) if upload_paths is None else upload_paths)
         return pretrain_config(corpus, **{k: values[k] for k in FORM_KEYS
-                                          if k not in ("corpus_examples", "corpus_files")})
+                                          if k not in ("corpus_examples", "corpus_files", "accelerate_config")})
 
     def preview(*values):
         config, error = common.attempt("check the settings", build, dict(zip(FORM_KEYS, values)))
@@ -306,14 +308,16 @@ def create_tab(service) -> dict:
             return [common.error_box(error)] + no_change
         folder = None
         try:
+            launcher = common.checked_accelerate_config(values["accelerate_config"])
             files = uploads(values["corpus_files"])
             staged = []
-            if files:
+            if files or launcher:
                 folder = common.new_run_folder("pretrain")
                 staged = [common.stage_upload(folder, f, f"corpus{i + 1}") for i, f in enumerate(files)]
             config = build(values, staged)
             if folder is not None:
                 config.out = str(folder)
+                common.stage_accelerate_config(folder, config, launcher)
             run_path = service.start_run(config)
         except BadInput as exc:
             common.discard_folder(folder)
