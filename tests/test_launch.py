@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from bertlab.errors import BadInput
 from bertlab.launch import check_accelerate_config
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_ui_training import Page, _finetune_form, _launch, _value, _write_labeled_csv  # noqa: E402
+from conftest import write_labeled_csv  # noqa: E402
+from test_ui_training import NoWorkerService, Page, _finetune_form, _launch, _value  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_CPU_PROCESSES = ROOT / "examples" / "accelerate" / "cpu_2proc.yaml"
@@ -73,7 +73,7 @@ def test_page_starts_a_run_under_accelerate_launch_with_an_uploaded_config(
     from bertlab.service import Service
 
     model = make_tiny_model("base")
-    data = _write_labeled_csv(tmp_path / "reviews.csv", n=64)
+    data = write_labeled_csv(tmp_path / "reviews.csv", n=64)
     bad = tmp_path / "pod.yaml"
     bad.write_text("distributed_type: MULTI_GPU\ntpu_name: my-pod\n", encoding="utf-8")
     demo, _ = _launch(Service())
@@ -113,7 +113,7 @@ def test_page_starts_a_run_under_accelerate_launch_with_an_uploaded_config(
 def test_cli_accelerate_config_runs_the_command_under_the_launcher(runs_dir, make_tiny_model, tmp_path,
                                                                    cpu_processes):
     model = make_tiny_model("base")
-    data = _write_labeled_csv(tmp_path / "reviews.csv", n=64)
+    data = write_labeled_csv(tmp_path / "reviews.csv", n=64)
     env = dict(os.environ, BERTLAB_RUNS=str(runs_dir),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     base = [sys.executable, "-m", "bertlab", "finetune", "--train", str(data), "--model", str(model),
@@ -138,15 +138,8 @@ def test_cli_accelerate_config_runs_the_command_under_the_launcher(runs_dir, mak
 def test_pretraining_tab_stages_the_uploaded_config_with_the_run(runs_dir, tmp_path):
     from gradio_client import Client, handle_file
 
-    from bertlab.service import Service
     from bertlab.ui import pretrain_tab
     from test_ui_training import _form, _write_corpus
-
-    class NoWorkerService(Service):
-        def start_run(self, config) -> str:
-            folder = runs.prepare_run_dir(config)
-            runs.write_status(folder, "queued", "waiting for the machine")
-            return str(folder)
 
     corpus = _write_corpus(tmp_path / "corpus.txt")
     demo, _ = _launch(NoWorkerService())

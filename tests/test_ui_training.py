@@ -4,7 +4,6 @@ queueing, stopping, resuming and being deleted. Plus the pure helpers the tabs r
 
 from __future__ import annotations
 
-import csv
 import random
 import socket
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bertlab.errors import BadInput
+from conftest import write_labeled_csv
 from bertlab.ui import common, finetune_tab, pretrain_tab, runs_tab
 
 
@@ -21,22 +21,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _write_labeled_csv(path: Path, n: int = 80, seed: int = 0) -> Path:
-    """Learnable two-class data from the tiny vocabulary: one sentiment word decides the label."""
-    rng = random.Random(seed)
-    pos, neg = "good great fun love happy".split(), "bad awful boring hate sad".split()
-    filler = "the movie film plot story was very really".split()
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["review", "sentiment"])
-        for i in range(n):
-            label = "positive" if i % 2 == 0 else "negative"
-            words = rng.sample(filler, 3) + [rng.choice(pos if label == "positive" else neg)]
-            rng.shuffle(words)
-            writer.writerow([" ".join(words), label])
-    return path
 
 
 def _write_corpus(path: Path, docs: int = 30, seed: int = 0) -> Path:
@@ -78,6 +62,21 @@ def _finetune_form(train, model, **overrides):
                   max_minutes=0, validation_fraction=0.1)
     values.update(overrides)
     return _form(finetune_tab.FORM_KEYS, **values)
+
+
+def NoWorkerService(*args, **kwargs):
+    """A Service whose Start writes the run folder (config, staged uploads, status queued) but
+    launches no worker: what the page stages and records, checked without training."""
+    from bertlab import runs
+    from bertlab.service import Service
+
+    class NoWorker(Service):
+        def start_run(self, config) -> str:
+            folder = runs.prepare_run_dir(config)
+            runs.write_status(folder, "queued", "waiting for the machine")
+            return str(folder)
+
+    return NoWorker(*args, **kwargs)
 
 
 class Page:
@@ -125,7 +124,7 @@ def test_finetune_streams_finishes_queues_stops_and_deletes(runs_dir, make_tiny_
     from bertlab.service import Service
 
     model = make_tiny_model("base")
-    data = _write_labeled_csv(tmp_path / "reviews.csv")
+    data = write_labeled_csv(tmp_path / "reviews.csv")
     service = Service()
     demo, comps = _launch(service)
     try:
@@ -267,7 +266,7 @@ def test_demo_mode_refuses_training_and_is_read_only(runs_dir, make_tiny_model, 
     from bertlab.service import Service
 
     model = make_tiny_model("base")
-    data = _write_labeled_csv(tmp_path / "reviews.csv", n=20)
+    data = write_labeled_csv(tmp_path / "reviews.csv", n=20)
     old = runs_dir / "20200101-000000-finetune-old1"
     old.mkdir()
     (old / "run_config.json").write_text('{"task": "finetune"}')
@@ -408,13 +407,6 @@ def test_pretraining_start_copies_the_corpus_into_the_run_and_builds_the_config(
     from gradio_client import Client, handle_file
 
     from bertlab import runs
-    from bertlab.service import Service
-
-    class NoWorkerService(Service):
-        def start_run(self, config) -> str:
-            folder = runs.prepare_run_dir(config)
-            runs.write_status(folder, "queued", "waiting for the machine")
-            return str(folder)
 
     corpus = _write_corpus(tmp_path / "my corpus.txt")
     demo, _ = _launch(NoWorkerService())

@@ -45,7 +45,6 @@ def run(args) -> int:
 
 
 def _train(folder, resume: bool) -> int:
-    from .. import runs
     from ..config import TrainConfig
     from ..engine import TrainingFailed, train
 

@@ -159,7 +159,7 @@ class ClassificationTask(Task):
         cfg = self.config
         lines = [
             "---", "library_name: transformers", "pipeline_tag: text-classification", "---", "",
-            f"# Sentence classifier fine-tuned with bertlab", "",
+            "# Sentence classifier fine-tuned with bertlab", "",
             f"- Base model: `{cfg.model or 'default'}` ({getattr(self.model_source, 'description', '')})",
             f"- Training data: `{self.train_data.path}` ({len(self.train_data.labels)} examples; "
             f"text column `{self.train_data.text_column}`"

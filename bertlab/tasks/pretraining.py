@@ -432,8 +432,6 @@ class PretrainingTask(Task):
         return out
 
     def evaluate(self, model, loader) -> dict[str, Any]:
-        import torch
-
         self.collator.generator = self.eval_generator.manual_seed(1234)
         try:
             totals = {"mlm_loss": 0.0, "nsp_loss": 0.0, "mlm_correct": 0, "mlm_count": 0,

@@ -406,3 +406,83 @@ def estimate_markdown(estimate: dict | None) -> str:
     note = str(estimate.get("note") or "").replace("~", "≈")
     note = f"  \n*{html.escape(note, quote=False)}*" if note else ""
     return " · ".join(parts) + note
+
+
+# ------------------------------------------------------------------ run controls shared by the tabs
+
+
+def start_failed(exc: Exception, folder: Path | None, what: str) -> list:
+    """The message a training tab shows when its Start could not launch the run; the run folder
+    made for it (with its copied uploads) is removed. A BadInput is the user's to fix: a toast too."""
+    import gradio as gr
+
+    discard_folder(folder)
+    if isinstance(exc, BadInput):
+        gr.Warning(str(exc))
+        return [error_box(str(exc))]
+    log.exception("starting a %s run failed", what)
+    return [error_box(f"could not start the run: {type(exc).__name__}: {exc}")]
+
+
+def started(service, run_path: str, task: str) -> list:
+    """Start's outputs once the worker is launched: the message, the Run dropdown set to the new
+    run (so the view follows it) and the poll timer switched on."""
+    import gradio as gr
+
+    run = run_path.rstrip("/").split("/")[-1]
+    choices = run_choices(safe_list_runs(service), task)
+    return [info_box(f"Started run {run}. It trains in its own process: closing this page does not stop it."),
+            gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+
+
+class RunControls:
+    """The handlers both training tabs wire the same way: the status view and its timer tick, Stop,
+    Resume and the run list. `status_values(service, run)` builds the tab's own view as a dict
+    keyed by `status_keys` plus "_signature" (what changed) and "timer"."""
+
+    def __init__(self, service, task: str, status_values: Callable, status_keys: list[str], stop_note: str):
+        self.service, self.task, self.status_values = service, task, status_values
+        self.status_keys, self.stop_note = status_keys, stop_note
+
+    def status(self, run):
+        values = self.status_values(self.service, run)
+        return [values[k] for k in self.status_keys]
+
+    def tick(self, run, seen):
+        """Every poll: outputs only when the run's view changed (a skipped update costs the page
+        nothing), so an idle finished run does not redraw its plots every 1.5 s."""
+        import gradio as gr
+
+        values = self.status_values(self.service, run)
+        if values["_signature"] == seen and values["_signature"]:
+            return [gr.skip()] * (len(self.status_keys) - 1) + [values["timer"], seen]
+        return [values[k] for k in self.status_keys] + [values["_signature"]]
+
+    def stop(self, run):
+        import gradio as gr
+
+        if self.service.demo:
+            return error_box("Runs cannot be stopped from this public demo."), gr.update()
+        if not run:
+            return error_box("Choose a run first."), gr.update()
+        _, error = attempt("stop the run", self.service.stop_run, run)
+        if error:
+            return error_box(error), gr.update()
+        return info_box(f"Stop requested for {run}: it stops after the current step, {self.stop_note}"), \
+            gr.Timer(active=True)
+
+    def resume(self, run):
+        import gradio as gr
+
+        if not run:
+            return error_box("Choose a run first."), gr.update()
+        _, error = attempt("resume the run", self.service.resume_run, run)
+        if error:
+            gr.Warning(error)
+            return error_box(error), gr.update()
+        return info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
+
+    def runs_dropdown(self, current=""):
+        import gradio as gr
+
+        return gr.Dropdown(choices=run_choices(safe_list_runs(self.service), self.task), value=current or "")

@@ -13,7 +13,6 @@ finetune_stop, finetune_resume, finetune_download.
 from __future__ import annotations
 
 import html
-import logging
 
 import gradio as gr
 import pandas as pd
@@ -22,7 +21,6 @@ from ..config import FinetuneConfig, TrainConfig
 from ..errors import BadInput
 from . import common
 
-log = logging.getLogger(__name__)
 
 ABOUT = """\
 ### Fine-tuning: teach BERT your labels
@@ -410,49 +408,14 @@ def create_tab(service) -> dict:
                     setattr(config.finetune, role, staged)
                 common.stage_accelerate_config(folder, config, launcher)
             run_path = service.start_run(config)
-        except BadInput as exc:
-            common.discard_folder(folder)
-            gr.Warning(str(exc))
-            return [common.error_box(str(exc))] + no_change
-        except Exception as exc:
-            log.exception("starting a fine-tuning run failed")
-            common.discard_folder(folder)
-            return [common.error_box(f"could not start the run: {type(exc).__name__}: {exc}")] + no_change
-        run = run_path.rstrip("/").split("/")[-1]
-        choices = common.run_choices(common.safe_list_runs(service), "finetune")
-        return [common.info_box(f"Started run {run}. It trains in its own process: closing this page "
-                                f"does not stop it."),
-                gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+        except Exception as exc:  # BadInput: the user's to fix; anything else: logged
+            return common.start_failed(exc, folder, "fine-tuning") + no_change
+        return common.started(service, run_path, "finetune")
 
-    def status(run):
-        values = status_values(service, run)
-        return [values[k] for k in STATUS_KEYS]
-
-    def tick(run, seen):
-        values = status_values(service, run)
-        if values["_signature"] == seen and values["_signature"]:
-            return [gr.skip()] * (len(STATUS_KEYS) - 1) + [values["timer"], seen]
-        return [values[k] for k in STATUS_KEYS] + [values["_signature"]]
-
-    def stop(run):
-        if service.demo:
-            return common.error_box("Runs cannot be stopped from this public demo."), gr.update()
-        if not run:
-            return common.error_box("Choose a run first."), gr.update()
-        _, error = common.attempt("stop the run", service.stop_run, run)
-        if error:
-            return common.error_box(error), gr.update()
-        return common.info_box(f"Stop requested for {run}: it stops after the current step and keeps a "
-                               f"checkpoint, so it can be resumed."), gr.Timer(active=True)
-
-    def resume(run):
-        if not run:
-            return common.error_box("Choose a run first."), gr.update()
-        _, error = common.attempt("resume the run", service.resume_run, run)
-        if error:
-            gr.Warning(error)
-            return common.error_box(error), gr.update()
-        return common.info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
+    controls = common.RunControls(service, "finetune", status_values, STATUS_KEYS,
+                                  stop_note="keeps a checkpoint, so it can be resumed.")
+    status, tick, stop, resume = controls.status, controls.tick, controls.stop, controls.resume
+    runs_dropdown = controls.runs_dropdown
 
     def download(run):
         if not run:
@@ -463,10 +426,6 @@ def create_tab(service) -> dict:
         return gr.File(value=path, visible=True), common.info_box(
             "The zip holds the save_pretrained folder: weights, tokenizer, config with the label names, "
             "and a model card.")
-
-    def runs_dropdown(current=""):
-        choices = common.run_choices(common.safe_list_runs(service), "finetune")
-        return gr.Dropdown(choices=choices, value=current or "")
 
     def on_load():
         rows = common.safe_list_runs(service)

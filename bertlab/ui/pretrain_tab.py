@@ -12,7 +12,6 @@ pretrain_resume.
 from __future__ import annotations
 
 import html
-import logging
 
 import gradio as gr
 import pandas as pd
@@ -21,7 +20,6 @@ from ..config import PretrainConfig, TrainConfig
 from ..errors import BadInput
 from . import common
 
-log = logging.getLogger(__name__)
 
 ABOUT = """\
 ### Pre-training: how BERT learns language from raw text
@@ -319,49 +317,14 @@ def create_tab(service) -> dict:
                 config.out = str(folder)
                 common.stage_accelerate_config(folder, config, launcher)
             run_path = service.start_run(config)
-        except BadInput as exc:
-            common.discard_folder(folder)
-            gr.Warning(str(exc))
-            return [common.error_box(str(exc))] + no_change
-        except Exception as exc:
-            log.exception("starting a pre-training run failed")
-            common.discard_folder(folder)
-            return [common.error_box(f"could not start the run: {type(exc).__name__}: {exc}")] + no_change
-        run = run_path.rstrip("/").split("/")[-1]
-        choices = common.run_choices(common.safe_list_runs(service), "pretrain")
-        return [common.info_box(f"Started run {run}. It trains in its own process: closing this page does "
-                                f"not stop it."),
-                gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+        except Exception as exc:  # BadInput: the user's to fix; anything else: logged
+            return common.start_failed(exc, folder, "pre-training") + no_change
+        return common.started(service, run_path, "pretrain")
 
-    def status(run):
-        values = status_values(service, run)
-        return [values[k] for k in STATUS_KEYS]
-
-    def tick(run, seen):
-        values = status_values(service, run)
-        if values["_signature"] == seen and values["_signature"]:
-            return [gr.skip()] * (len(STATUS_KEYS) - 1) + [values["timer"], seen]
-        return [values[k] for k in STATUS_KEYS] + [values["_signature"]]
-
-    def stop(run):
-        if service.demo:
-            return common.error_box("Runs cannot be stopped from this public demo."), gr.update()
-        if not run:
-            return common.error_box("Choose a run first."), gr.update()
-        _, error = common.attempt("stop the run", service.stop_run, run)
-        if error:
-            return common.error_box(error), gr.update()
-        return common.info_box(f"Stop requested for {run}: it stops after the current step, keeps a "
-                               f"checkpoint and saves the model so far."), gr.Timer(active=True)
-
-    def resume(run):
-        if not run:
-            return common.error_box("Choose a run first."), gr.update()
-        _, error = common.attempt("resume the run", service.resume_run, run)
-        if error:
-            gr.Warning(error)
-            return common.error_box(error), gr.update()
-        return common.info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
+    controls = common.RunControls(service, "pretrain", status_values, STATUS_KEYS,
+                                  stop_note="keeps a checkpoint and saves the model so far.")
+    status, tick, stop, resume = controls.status, controls.tick, controls.stop, controls.resume
+    runs_dropdown = controls.runs_dropdown
 
     def on_mode(start_from, preset):
         """From scratch: the preset's learning rate and batch; continued: the CLI's defaults."""
@@ -374,10 +337,6 @@ def create_tab(service) -> dict:
         if start_from != SCRATCH:
             return gr.update(), gr.update()
         return _preset_defaults(preset)
-
-    def runs_dropdown(current=""):
-        return gr.Dropdown(choices=common.run_choices(common.safe_list_runs(service), "pretrain"),
-                           value=current or "")
 
     def on_load():
         rows = common.safe_list_runs(service)
