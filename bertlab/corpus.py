@@ -19,21 +19,11 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；!?])(?=[^”’\"')\]」』。！�
 
 
 def decode_bytes(data: bytes, path: str) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK; anything else is refused
-    with the offset of the first undecodable byte rather than silently garbled."""
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError("this looks like a binary file (NUL bytes), not UTF-8 or GBK text", path=path)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            line = data[:utf8_error.start].count(b"\n") + 1
-            raise DataError(f"not valid UTF-8 or GBK/GB18030 text: undecodable byte at offset "
-                            f"{utf8_error.start} (line {line}); save the file as UTF-8", path=path) from None
+    """The text of a corpus file, decoded as uploaded labeled data is (bertlab.labeled_data.decode_text):
+    UTF-8/UTF-16/GB18030 detected, anything else refused with the byte offset and line."""
+    from .labeled_data import decode_text
+
+    return decode_text(data, path)[0]
 
 
 def split_sentences(text: str) -> list[str]:

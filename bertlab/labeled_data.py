@@ -267,8 +267,11 @@ def _check_mixed_lines(raw: bytes, path: str) -> None:
                             "another encoding?). Open it in an editor and save it again as UTF-8", path=path)
 
 
-def _decode(raw: bytes, path: str) -> tuple[str, str, list[str]]:
-    """(text, encoding, notices); DataError for text that cannot be decoded without guessing."""
+def decode_text(raw: bytes, path: str) -> tuple[str, str, list[str]]:
+    """(text, encoding, notices); DataError for text that cannot be decoded without guessing.
+    UTF-8 (BOM or not), UTF-16/32 (BOM, or UTF-16 recognised without one), GB18030/GBK when the
+    text reads as Chinese; mixed encodings and binary files are refused with the byte and line.
+    Labeled data and pre-training corpora are both read through this."""
     notices: list[str] = []
     boms = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"), (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
             (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"), (b"\xff\xfe", "utf-16-le", "UTF-16"),
@@ -633,7 +636,7 @@ def _read(path, *, max_bytes: int = MAX_BYTES, max_cell_chars: int = MAX_CELL_CH
     if len(raw) > max_bytes:  # it grew since stat()
         raise DataError(f"the file is over the limit of {_size(max_bytes)}", path=path)
     _check_binary(raw, path)
-    text, encoding, notices = _decode(raw, path)
+    text, encoding, notices = decode_text(raw, path)
     text = _check_controls(text, path)
     if not text.strip():
         raise DataError("the file is empty (only whitespace)", path=path)
