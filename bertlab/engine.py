@@ -213,7 +213,12 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
         raise
     except Exception as exc:
         if main:
-            runs.write_status(folder, "failed", f"{type(exc).__name__}: {exc}", pid=os.getpid())
+            # The page shows this message: a state-dict mismatch lists hundreds of keys, so the
+            # status keeps the start and points to the full traceback (stderr / worker.log).
+            message = f"{type(exc).__name__}: {exc}"
+            if len(message) > 600:
+                message = message[:600] + " … (cut; the full error is in the log: worker.log for page runs)"
+            runs.write_status(folder, "failed", message, pid=os.getpid())
         raise
 
 

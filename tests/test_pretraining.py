@@ -237,3 +237,24 @@ def test_preset_with_a_reused_vocabulary_trains_from_scratch(tmp_path, capsys):
     assert saved["pretrain"]["vocab_size"] > 20000  # the offline Chinese vocabulary, not the 8000 default
     assert main(["pretrain", "--corpus", str(corpus), "--tokenizer", "default-chinese", "--out", str(tmp_path / "x")]) == 2
     assert "--preset" in capsys.readouterr().err
+
+
+def test_checkpoints_from_before_the_training_wrapper_still_load(make_tiny_model):
+    """Runs checkpointed by earlier bertlab saved the plain model's keys ("bert.…"); the wrapper
+    that pre-training now trains through names them "model.bert.…". A resume must still load them,
+    every weight (strict), not fail with a list of missing keys."""
+    import torch
+    from transformers import AutoModelForPreTraining
+
+    from bertlab.tasks.pretraining import training_wrapper
+
+    old = AutoModelForPreTraining.from_pretrained(str(make_tiny_model("pretraining")))
+    saved = {k: v.clone() + 1.0 for k, v in old.state_dict().items()}  # the "checkpoint", changed
+    fresh = training_wrapper(AutoModelForPreTraining.from_pretrained(str(make_tiny_model("pretraining"))), True)
+    fresh.load_state_dict(saved, strict=True)
+    for key, value in saved.items():
+        assert torch.equal(fresh.model.state_dict()[key], value), key
+    # The wrapper's own keys still load as they are.
+    again = training_wrapper(AutoModelForPreTraining.from_pretrained(str(make_tiny_model("pretraining"))), True)
+    again.load_state_dict(fresh.state_dict(), strict=True)
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), fresh.state_dict().values()))

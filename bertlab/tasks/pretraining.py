@@ -309,6 +309,7 @@ def training_wrapper(model, sparse: bool):
             super().__init__()
             self.model = inner
             self.sparse = sparse_mlm
+            self.register_load_state_dict_pre_hook(_accept_unwrapped_keys)
 
         @property
         def config(self):
@@ -318,6 +319,15 @@ def training_wrapper(model, sparse: bool):
             return pretraining_losses(self.model, batch, self.sparse)
 
     return PretrainingModel(model, sparse)
+
+
+def _accept_unwrapped_keys(module, state_dict, prefix, *_):
+    """Checkpoints written before pre-training ran through the wrapper (bertlab before the
+    multi-process fix) hold the plain model's keys ("bert.…", "cls.…"); the wrapper's are
+    "model.bert.…". Renamed here, so such runs still resume."""
+    inner = prefix + "model."
+    for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(inner)]:
+        state_dict[inner + key[len(prefix):]] = state_dict.pop(key)
 
 
 class PretrainingTask(Task):
