@@ -165,6 +165,21 @@ def _flag_any(accelerator, value: bool) -> bool:
     return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
 
+def _sum_over_processes(accelerator, window: dict) -> dict:
+    """The logging window summed over all processes (loss sums, counts, samples, tokens, task
+    stats), so a logged loss or accuracy is the whole global batch's. Every process calls this at
+    the same step (after _flag_any), with the same stats keys (the task returns the same ones for
+    every batch)."""
+    import torch
+
+    keys = sorted(window["stats"])
+    local = [window["loss"], window["n"], window["samples"], window["tokens"]] + [window["stats"][k] for k in keys]
+    total = accelerator.reduce(torch.tensor(local, dtype=torch.float64, device=accelerator.device),
+                               reduction="sum").tolist()
+    return {**window, "loss": total[0], "n": total[1], "samples": total[2], "tokens": total[3],
+            "stats": dict(zip(keys, total[4:]))}
+
+
 # ------------------------------------------------------------------------------ the loop
 
 
@@ -382,8 +397,15 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
                            f"Try a lower learning rate than {config.lr:g} (e.g. {config.lr / 10:g}).")
                 break
             # Every log_every steps, and at least every 2 s so a watching page stays current.
-            if (step % config.log_every == 0 or step == total_steps or step == 1
-                    or time.time() - window["t0"] >= 2.0):
+            log_now = (step % config.log_every == 0 or step == total_steps or step == 1
+                       or time.time() - window["t0"] >= 2.0)
+            if accelerator.num_processes > 1:
+                # The 2-second rule fires at different steps on different processes: agree first,
+                # then log the mean over every process's batches, not the main process's share.
+                log_now = _flag_any(accelerator, log_now)
+                if log_now:
+                    window = _sum_over_processes(accelerator, window)
+            if log_now:
                 now = time.time()
                 span = max(now - window["t0"], 1e-9)
                 n = max(window["n"], 1)
@@ -391,8 +413,8 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
                 event = {"type": "train", "step": step, "total_steps": total_steps,
                          "epoch": round(step / updates_per_epoch, 4), "loss": window["loss"] / n,
                          "lr": scheduler.get_last_lr()[0],
-                         "samples_per_s": window["samples"] * accelerator.num_processes / span,
-                         "tokens_per_s": window["tokens"] * accelerator.num_processes / span,
+                         "samples_per_s": window["samples"] / span,
+                         "tokens_per_s": window["tokens"] / span,
                          "elapsed_s": elapsed(), "eta_s": rate * (total_steps - step)}
                 event.update(task.summarize_stats(window["stats"], n))
                 if main:

@@ -2,6 +2,7 @@
 
     python docs/make_screenshots.py            # about 2-5 minutes on a laptop CPU
     python docs/make_screenshots.py --quick    # tiny random models: checks the script, not for the README
+    python docs/make_screenshots.py --only fill-mask   # retake some shots
 
 Writes docs/screenshots/<tab>.png, 1280 pixels wide, each showing the tab at work: a fill-mask
 answer, a tokenized Chinese sentence, a classification, a finished fine-tuning run with its curves,
@@ -35,6 +36,9 @@ WIDTH = 1280
 MARGIN = 12  # pixels kept below the last element a shot is about
 
 
+SHOTS = ["fill-mask", "classify", "tokenize", "pretrain", "finetune"]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Take one README screenshot per tab of the bertlab page.")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNGs")
@@ -48,6 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="tiny random models everywhere: a fast check of the script itself")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the fine-tuning run may take")
+    parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS,
+                        help="retake only these shots (runs is taken with finetune: it lists that run)")
     return parser.parse_args(argv)
 
 
@@ -233,13 +239,18 @@ def main(argv=None) -> int:
             page.goto(demo.local_url)
             page.get_by_role("tab", name="Masked-token prediction").wait_for()
             try:
-                fill_mask(page, out, mlm_model)
-                classify(page, out)
-                tokenize(page, out)
-                pretrain(page, out)
-                run = finetune(page, out, args, ft_model)
-                page.reload()  # the runs tab lists runs on load
-                runs(page, out, run)
+                if "fill-mask" in args.only:
+                    fill_mask(page, out, mlm_model)
+                if "classify" in args.only:
+                    classify(page, out)
+                if "tokenize" in args.only:
+                    tokenize(page, out)
+                if "pretrain" in args.only:
+                    pretrain(page, out)
+                if "finetune" in args.only:
+                    run = finetune(page, out, args, ft_model)
+                    page.reload()  # the runs tab lists runs on load
+                    runs(page, out, run)
             except BaseException:
                 page.screenshot(path=str(scratch / "failed.png"), full_page=True)
                 print(f"failed; the page as it was: {scratch / 'failed.png'}, the runs: {scratch / 'runs'}",

@@ -145,6 +145,12 @@ def test_finetune_on_two_processes_equals_one_process_with_the_same_global_batch
     assert r_two["eval_loss"] == pytest.approx(r_one["eval_loss"], abs=1e-4)
     # Same updates, so the same weights (float sums in a different order: ~1e-7 apart).
     assert max_weight_difference(two / "final", one / "final") < 1e-4
+    # The logged training loss is the global batch's (both processes' halves), not the main
+    # process's half: step by step it matches the one-process run's loss on the whole batch.
+    losses = [[e["loss"] for e in runs.read_events(run) if e["type"] == "train"] for run in (two, one)]
+    assert losses[0] == pytest.approx(losses[1], abs=1e-4)
+    assert [e["train_accuracy"] for e in runs.read_events(two) if e["type"] == "train"] == \
+        pytest.approx([e["train_accuracy"] for e in runs.read_events(one) if e["type"] == "train"])
 
 
 def test_pretrain_on_two_processes_learns_like_one_process(fixtures, monkeypatch):
