@@ -308,8 +308,14 @@ def launch_options(demo, *, host: str, port: int | None, auth, demo_mode: bool,
         enable_monitoring=False, mcp_server=False, run_history=False, ssr_mode=False,
         app_kwargs={"middleware": [Middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES[demo_mode],
                                               login_failures=login_failures)]},
-        prevent_thread_lock=True, quiet=True,
+        prevent_thread_lock=True, quiet=True, theme=_theme(),
     )
+
+
+def _theme():
+    from bertlab.ui.app import theme
+
+    return theme()
 
 
 def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):

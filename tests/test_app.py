@@ -418,9 +418,10 @@ def test_demo_refuses_training_from_the_page(site, public):
     assert public.demo.bertlab_service.demo
     before = sorted(p.name for p in site.runs.iterdir())
     c = client(public.url)
-    message, *_ = c.predict(None, None, api_name="/finetune_start")
+    # File inputs have no default in the API: the data files and the accelerate config are given.
+    message, *_ = c.predict(None, None, param_19=None, api_name="/finetune_start")
     assert "switched off" in message
-    message, *_ = c.predict(param_1=None, api_name="/pretrain_start")
+    message, *_ = c.predict(param_1=None, param_17=None, api_name="/pretrain_start")
     assert "switched off" in message
     with pytest.raises(BadInput, match="switched off"):
         public.demo.bertlab_service.start_run(TrainConfig(finetune=FinetuneConfig(train="x.csv")))

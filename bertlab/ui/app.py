@@ -19,6 +19,15 @@ INTRO = ("**bertlab** — a browser lab for BERT: predict masked tokens, classif
          "Chinese text is tokenized, fine-tune on your labeled data and pre-train on your own corpus.")
 
 
+def theme() -> gr.themes.Base:
+    """Gradio's default look with one repair: its bundled Source Sans Pro SemiBold (weight 600,
+    also used for bold) holds only a few glyphs in gradio 6.31 (A and B among 55), so bold text
+    came out in a fallback font with A and B in another. Declaring 400 and 700 only makes bold
+    text use the complete Bold file; no font is fetched from the network."""
+    return gr.themes.Default(font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
+                                   "ui-sans-serif", "system-ui", "sans-serif"])
+
+
 def build_app(service) -> gr.Blocks:
     with gr.Blocks(title="bertlab") as demo:
         gr.Markdown(INTRO + ("  \n*Public demo: training is switched off.*" if service.demo else ""))
