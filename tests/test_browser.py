@@ -15,6 +15,7 @@ On failure, a full-page screenshot and the page's HTML go to tests/_artifacts/<t
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -140,8 +141,16 @@ def choose_model(panel, label: str, value: str) -> None:
 
 def set_number(panel, label: str, value) -> None:
     box = panel.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.blur()  # Gradio's Number sends its value on blur
+    # Fields in an accordion that has just been opened can be (re)mounted a moment after they
+    # appear, dropping what was typed: type until the value stays.
+    deadline = time.time() + 10
+    while True:
+        box.fill(str(value))
+        box.blur()  # Gradio's Number sends its value on blur
+        time.sleep(0.2)
+        if float(box.input_value() or "nan") == float(value) or time.time() > deadline:
+            break
+    assert float(box.input_value()) == float(value), (label, box.input_value())
 
 
 def start_finetune(page, data: Path, model: Path, epochs: int, max_minutes: float = 0) -> tuple:
@@ -293,6 +302,8 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
     # sentiment word decides the label (checked below by classifying with it).
     panel, run = start_finetune(page, data, lab["models"]["base"], epochs=500, max_minutes=0.2)
     assert (lab["runs"] / run).is_dir()
+    saved = json.loads((lab["runs"] / run / "run_config.json").read_text())
+    assert (saved["max_minutes"], saved["warmup"]) == (0.2, 0.0), "the form's values did not reach the run"
     # The innermost Gradio block labelled so: the plot itself.
     loss_plot = panel.locator(".block").filter(has_text="Loss (train and validation)").last
 
