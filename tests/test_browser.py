@@ -337,7 +337,10 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
     box.click()
     page.get_by_role("option", name=run).click()
     assert box.input_value().rstrip("/").endswith(run)  # listed by its folder
-    panel.get_by_label("Text", exact=True).fill("a great fun movie")
+    # Words from the training rows only (three filler words and one sentiment word): how long
+    # the budget lets the tiny model train varies with the machine, and a long run overfits
+    # enough that an unseen word (say "a") can tip a sentence.
+    panel.get_by_label("Text", exact=True).fill("the story was really great")
     panel.get_by_role("button", name="Classify", exact=True).click()
     prediction = panel.locator("[data-testid=label]").filter(has_text="Prediction")
     heading = prediction.locator("[data-testid=label-output-value]")
