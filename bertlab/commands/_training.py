@@ -87,13 +87,14 @@ def run_training(args, config: TrainConfig) -> int:
 
     if config.accelerate_config and not launch.launched():
         config.accelerate_config = str(Path(config.accelerate_config).resolve())
-        launch.check_accelerate_config(config.accelerate_config)
         if not args.background:
-            # The same command again, each process started by the launcher (which sets LAUNCHED_ENV).
+            # The same command again, each process started by the launcher (which sets LAUNCHED_ENV);
+            # launch_command checks the file first.
             import subprocess
 
             cmd = launch.launch_command(config.accelerate_config, args._argv)
             return subprocess.call(cmd, env=launch.launch_env())
+        launch.check_accelerate_config(config.accelerate_config)  # before queueing, not in the worker
     if args.background:
         folder = runs.start_run(config, resume=resume)
         print(f"started {folder} (python -m bertlab runs show {folder})")

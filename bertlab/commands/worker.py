@@ -29,7 +29,7 @@ def run(args) -> int:
     if launch.launched():
         # One of the processes `accelerate launch` started for this run: the worker that launched
         # them holds the machine's training slot.
-        return _train(folder, args.resume)
+        return _train(TrainConfig.load(folder / "run_config.json"), folder, args.resume)
     lock = runs.DeviceLock()
     if not lock.acquire(should_stop=wants_stop):
         runs.write_status(folder, "stopped", "stopped while queued", pid=os.getpid())
@@ -39,16 +39,14 @@ def run(args) -> int:
         config = TrainConfig.load(folder / "run_config.json")
         if config.accelerate_config:
             return _launch(folder, config.accelerate_config, args.resume, wants_stop)
-        return _train(folder, args.resume)
+        return _train(config, folder, args.resume)
     finally:
         lock.release()
 
 
-def _train(folder, resume: bool) -> int:
-    from ..config import TrainConfig
+def _train(config, folder, resume: bool) -> int:
     from ..engine import TrainingFailed, train
 
-    config = TrainConfig.load(folder / "run_config.json")
     config.out = str(folder)
     try:
         train(config, resume=resume, show_progress=False)
