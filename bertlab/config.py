@@ -80,6 +80,11 @@ class TrainConfig:
     # -1 = train every weight; k >= 0 = freeze the embeddings and all but the top k encoder layers
     # (heads and pooler stay trainable). Cheaper steps, and a small set of changed weights to ship.
     trainable_layers: int = -1
+    # "train" = the word-embedding matrix trains with the rest (unless frozen above); "mask-row" =
+    # it stays fixed except the [MASK] row. The matrix is 30k x hidden and an MLM decoder shares it,
+    # so holding it keeps what a run changes small enough to ship, while the one token the encoder
+    # sees at every masked position still learns what it stands for.
+    word_embeddings: str = "train"
     # An accelerate config file (YAML/JSON, as `accelerate config` writes it): the run is started
     # under `accelerate launch --config_file` (several processes, GPUs or machines). "" = one process.
     accelerate_config: str = ""

@@ -251,6 +251,13 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
         if main:
             events.emit({"type": "info", "step": 0, "message": f"trainable: top {config.trainable_layers} "
                          f"layers and heads; {frozen:,} parameters frozen"})
+    if config.word_embeddings not in ("train", "mask-row"):
+        raise BadInput(f"word_embeddings must be 'train' or 'mask-row', not {config.word_embeddings!r}")
+    if config.word_embeddings == "mask-row":
+        trained_row = train_only_mask_row(model, task.tokenizer)
+        if main:
+            events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the [MASK] "
+                         f"row (id {trained_row})"})
     if main:
         runs.atomic_write_json(folder / "data_summary.json", task.data_summary())
         config.save(folder / "run_config.json")  # tasks may fill in details (labels, vocab size)
@@ -265,6 +272,9 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     params = [p for p in model.named_parameters() if p[1].requires_grad]
+    if config.word_embeddings == "mask-row":
+        # Decoupled weight decay would shrink every row, not only the one that trains.
+        no_decay += ("word_embeddings.weight",)
     optimizer = torch.optim.AdamW([
         {"params": [p for n, p in params if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
         {"params": [p for n, p in params if n.endswith(no_decay)], "weight_decay": 0.0},
@@ -524,6 +534,27 @@ def freeze_lower_layers(model, trainable_layers: int) -> int:
         if not train_it:
             frozen += param.numel()
     return frozen
+
+
+def train_only_mask_row(model, tokenizer) -> int:
+    """Let the word-embedding matrix learn only its [MASK] row: every other row's gradient is
+    zeroed as it is computed (both from the input lookup and from a tied MLM decoder), so AdamW
+    leaves those rows exactly as they were (its moments stay zero). Returns the row's id."""
+    import torch
+
+    mask_id = getattr(tokenizer, "mask_token_id", None)
+    if mask_id is None:
+        raise BadInput("--word-embeddings mask-row: the tokenizer has no [MASK] token")
+    # By name, since pre-training wraps the transformers model (no get_input_embeddings there).
+    found = [p for n, p in model.named_parameters() if n.endswith("word_embeddings.weight")]
+    if len(found) != 1:
+        raise BadInput("--word-embeddings mask-row: no single word-embedding matrix in this model")
+    weight = found[0]
+    keep = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
+    keep[mask_id] = 1.0
+    weight.requires_grad_(True)
+    weight.register_hook(lambda grad: grad * keep.to(grad.device, grad.dtype))
+    return int(mask_id)
 
 
 def _batch_size(batch) -> int:

