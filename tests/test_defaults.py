@@ -52,7 +52,8 @@ def test_default_masked_lm_answers_everyday_sentences_offline():
     its top 5 (a regression guard, not the quality target)."""
     assert (ASSETS / "default-mlm" / "overlay.safetensors").exists()
     service = Service()
-    cases = {"He opened the [MASK] and walked into the room.": {"door"},
+    cases = {"The capital of France is [MASK].": {"paris"},
+             "He opened the [MASK] and walked into the room.": {"door"},
              "He was born in London and grew up in [MASK].": {"london", "england"},
              "The shop is closed on [MASK].": {"monday", "tuesday", "wednesday", "thursday", "friday",
                                                "saturday", "sunday"},
@@ -63,4 +64,6 @@ def test_default_masked_lm_answers_everyday_sentences_offline():
         assert words & answers, (text, words)
     meta = json.loads((ASSETS / "default-mlm" / "overlay.json").read_text())
     assert meta["head"] == "masked-lm"
+    # Every encoder layer was retrained: shipped as int8 differences, plus the [MASK] row alone.
+    assert meta["quantized_tensors"] >= 36 and meta["bytes"] < 12 * 1024 * 1024
     assert models.heads_present(models.resolve("default")) == ["masked-lm"]
