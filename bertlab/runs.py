@@ -67,10 +67,29 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:
+    """The file's JSON, or `default` when it is missing, unreadable or not JSON (random bytes
+    included: UnicodeDecodeError is a ValueError)."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return default
+
+
+def read_json_object(path: str | Path) -> tuple[dict[str, Any], str]:
+    """(the file's JSON object, "") or ({}, what is wrong with it). A run folder's files can be
+    damaged (a full disk, a crash, a hand edit): readers show the damage instead of failing."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, f"{path.name} is missing"
+    except OSError as exc:
+        return {}, f"{path.name} cannot be read ({exc.strerror or exc})"
+    except ValueError:
+        return {}, f"{path.name} is not valid JSON"
+    if not isinstance(data, dict):
+        return {}, f"{path.name} holds a {type(data).__name__}, not a JSON object"
+    return data, ""
 
 
 # ------------------------------------------------------------------------------ run folders
@@ -117,10 +136,14 @@ def write_status(folder: str | Path, state: str, message: str = "", **extra) -> 
 
 
 def _pid_alive(pid: int | None) -> bool:
-    if not pid:
+    try:
+        pid = int(pid)
+    except (TypeError, ValueError):
+        return False
+    if pid <= 0:
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -151,7 +174,8 @@ def read_status(folder: str | Path) -> dict[str, Any]:
 def read_events(folder: str | Path, tail: int | None = None) -> list[dict[str, Any]]:
     path = Path(folder) / "events.jsonl"
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Damaged bytes must not hide the rest of the file: they decode to U+FFFD and that line is skipped.
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
     if tail:
@@ -159,9 +183,11 @@ def read_events(folder: str | Path, tail: int | None = None) -> list[dict[str, A
     events = []
     for line in lines:
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except ValueError:
-            continue  # a line being written right now
+            continue  # a line being written right now, or a damaged one
+        if isinstance(event, dict):
+            events.append(event)
     return events
 
 
@@ -185,20 +211,39 @@ def list_runs() -> list[dict[str, Any]]:
     rows = []
     if not root.is_dir():
         return rows
-    for folder in sorted(root.iterdir(), reverse=True):
+    for folder in root.iterdir():
         if not folder.is_dir() or folder.name.startswith("."):
             continue
-        rows.append(run_summary(folder))
+        try:
+            rows.append(run_summary(folder))
+        except Exception as exc:  # one damaged folder must never hide the others
+            rows.append({"run": folder.name, "path": str(folder), "state": "damaged",
+                         "message": f"cannot be read: {type(exc).__name__}: {exc}"[:300], "task": "?",
+                         "model": "?", "step": None, "total_steps": None, "loss": None, "has_final": False,
+                         "created": None, "damaged": str(exc)[:300]})
+    # Newest first, by when the run was created (a folder's name need not be its date).
+    rows.sort(key=lambda r: _number(r.get("created")) or _mtime(Path(r["path"])), reverse=True)
     return rows
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def run_summary(folder: Path) -> dict[str, Any]:
     status = read_status(folder)
-    config = read_json(folder / "run_config.json", {}) or {}
+    config, config_problem = read_json_object(folder / "run_config.json")
     events = read_events(folder, tail=50)
     last = next((e for e in reversed(events) if e.get("type") == "train"), {})
     progress = next((e for e in reversed(events) if "step" in e), last)
-    results = read_json(folder / "results.json", {}) or {}
+    results, _ = read_json_object(folder / "results.json")
     row = {"run": folder.name, "path": str(folder), "state": status.get("state"),
            "message": status.get("message", ""), "task": config.get("task", "?"),
            "model": config.get("model") or "default", "step": progress.get("step"),
@@ -207,6 +252,10 @@ def run_summary(folder: Path) -> dict[str, Any]:
     for key in ("eval_accuracy", "eval_f1", "eval_mlm_accuracy", "eval_nsp_accuracy"):
         if key in results:
             row[key] = results[key]
+    if config_problem:
+        row["damaged"] = config_problem
+        row["message"] = f"damaged: {config_problem}" + (f"; {row['message']}" if row["message"] else "")
+        row["task"] = row["model"] = "?"
     if row["state"] == "queued":
         row["queue_position"] = queue_position(folder)
     return row
@@ -216,10 +265,10 @@ def run_state(run: str | Path, tail: int = 2000) -> dict[str, Any]:
     folder = run_dir(run)
     return {"summary": run_summary(folder), "status": read_status(folder),
             "events": read_events(folder, tail=tail),
-            "results": read_json(folder / "results.json", {}) or {},
-            "config": read_json(folder / "run_config.json", {}) or {},
-            "eval_details": read_json(folder / "eval_latest.json", {}) or {},
-            "data_summary": read_json(folder / "data_summary.json", {}) or {}}
+            "results": read_json_object(folder / "results.json")[0],
+            "config": read_json_object(folder / "run_config.json")[0],
+            "eval_details": read_json_object(folder / "eval_latest.json")[0],
+            "data_summary": read_json_object(folder / "data_summary.json")[0]}
 
 
 def zip_final(run: str | Path) -> str:
@@ -244,13 +293,13 @@ def zip_final(run: str | Path) -> str:
 
 def queue_position(folder: Path) -> int:
     """1 = next to train. Counts queued runs created earlier (and a running one) on this machine."""
-    mine = read_status(folder).get("created", 0)
+    mine = _number(read_status(folder).get("created"))
     ahead = 0
     for other in runs_root().iterdir() if runs_root().is_dir() else []:
         if other == folder or not other.is_dir():
             continue
         status = read_status(other)
-        if status.get("state") == "queued" and status.get("created", 0) < mine:
+        if status.get("state") == "queued" and _number(status.get("created")) < mine:
             ahead += 1
     return ahead + 1
 

@@ -11,6 +11,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from .models import AUTO  # "answer with the default for the text's language" (no torch imported)
+
 
 class Service:
     def __init__(self, max_models: int = 4, demo: bool = False, limits: dict[str, int] | None = None):
@@ -80,18 +82,24 @@ class Service:
     # ---------------------------------------------------------------- inference
 
     def fill_mask(self, text: str, model: str | None = None, **kwargs) -> dict[str, Any]:
+        """No model (or "auto"): the default for the text's language; the answer's "model" says
+        which one answered, and a model that cannot read Chinese text adds a hint naming one that can."""
         from .fill_mask import fill_mask
+        from .models import default_for
 
         self.check_text(text)
         self.check_model(model, "fill-mask")
-        return fill_mask(text, self.model(model, "masked-lm", "fill-mask"), **kwargs)
+        loaded = self.model(default_for("fill-mask", text, model), "masked-lm", "fill-mask")
+        return _with_language_hint(fill_mask(text, loaded, **kwargs), loaded, text, "fill-mask")
 
     def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
         from .inference import classify
+        from .models import default_for
 
         self.check_text(text, pair)
         self.check_model(model, "classify")
-        return classify(text, self.model(model, "classification", "classify"), pair=pair)
+        loaded = self.model(default_for("classify", text, model), "classification", "classify")
+        return _with_language_hint(classify(text, loaded, pair=pair), loaded, text, "classify")
 
     def classify_file(self, path: str, model: str | None = None, text_column: str = "",
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
@@ -128,7 +136,7 @@ class Service:
         downloads on a stranger's request."""
         from .errors import BadInput
 
-        if self.demo and name and name not in self.model_choices(task):
+        if self.demo and name and name != "auto" and name not in self.model_choices(task):
             raise BadInput(f"model {name!r} is not offered in this demo; choose one from the list")
 
     def _run_folder(self, run: str) -> str:
@@ -224,3 +232,12 @@ def _accepts_columns(fn) -> bool:
     import inspect
 
     return "text_column" in inspect.signature(fn).parameters
+
+
+def _with_language_hint(result: dict[str, Any], loaded, text: str, task: str) -> dict[str, Any]:
+    from .models import language_hint
+
+    hint = language_hint(loaded.tokenizer, text, task)
+    if hint:
+        result.setdefault("notices", []).append(hint)
+    return result

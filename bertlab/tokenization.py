@@ -260,8 +260,15 @@ def _load_fast(folder: str):
     return BertTokenizerFast.from_pretrained(folder)
 
 
+SHIPPED_CHINESE_TOKENIZER = Path(__file__).resolve().parent / "assets" / "default-chinese"
+
+
 def chinese_tokenizer():
-    """The offline Chinese vocabulary as a fast (Rust) BertTokenizerFast; loaded once per process."""
+    """The Chinese vocabulary as a fast (Rust) BertTokenizerFast; loaded once per process. The one
+    shipped with the `default-chinese` model when present (the same vocabulary, built by
+    `build_chinese_vocab` when the model was trained), else built here."""
+    if (SHIPPED_CHINESE_TOKENIZER / "tokenizer.json").exists():
+        return _load_fast(str(SHIPPED_CHINESE_TOKENIZER))
     return _load_fast(chinese_tokenizer_dir())
 
 

@@ -10,13 +10,15 @@ from bertlab.service import Service
 
 ASSETS = Path(models.__file__).resolve().parent / "assets"
 LIMIT = 15 * 1024 * 1024
+# default-chinese brings a whole new vocabulary (25.7k embedding rows) besides its retrained body.
+LIMITS = {"default-chinese": 25 * 1024 * 1024}
 
 
 def test_shipped_defaults_stay_under_the_size_limit():
     for folder in ASSETS.iterdir():
         if folder.is_dir():
             size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-            assert size <= LIMIT, (folder.name, size)
+            assert size <= LIMITS.get(folder.name, LIMIT), (folder.name, size)
 
 
 def test_default_sentiment_classifies_obvious_sentences_offline():

@@ -203,6 +203,45 @@ def test_corrupt_run_config_and_status_give_clear_messages(runs_dir):
     assert runs.read_status(good)["state"] == "finished"
 
 
+def test_damaged_run_folders_are_listed_as_damaged_and_never_take_anything_down(runs_dir, make_tiny_model, capsys):
+    """Random bytes or a JSON array as run_config.json in a finished run with a model, damaged
+    lines in events.jsonl, a pid that is not a number: the app still builds (lab and demo), the CLI
+    lists runs and models, and each damaged run says what is wrong without hiding the others."""
+    from bertlab.cli import main
+
+    good = make_finished_run(runs_dir, "20240101-000000-finetune-good")
+    shutil.copytree(make_tiny_model("classification"), good / "final")
+    noise = make_finished_run(runs_dir, "20240102-000000-finetune-noise")
+    shutil.copytree(make_tiny_model("classification"), noise / "final")
+    (noise / "run_config.json").write_bytes(os.urandom(256))
+    array = make_finished_run(runs_dir, "20240103-000000-finetune-array")
+    shutil.copytree(make_tiny_model("classification"), array / "final")
+    (array / "run_config.json").write_text("[]", encoding="utf-8")
+    events = make_finished_run(runs_dir, "20240104-000000-finetune-events")
+    (events / "events.jsonl").write_bytes(b'{"type": "train", "step": 3, "loss": 0.5}\n' + os.urandom(64)
+                                          + b'\n[1, 2]\n7\n"text"\n{"type": "train", "step": 4, "loss": 0.4}\n')
+    pid = make_finished_run(runs_dir, "20240105-000000-finetune-pid")
+    runs.write_status(pid, "running", "training", pid="not-a-number")
+
+    listed = {r["run"]: r for r in runs.list_runs()}
+    assert set(listed) == {good.name, noise.name, array.name, events.name, pid.name}
+    assert "run_config.json is not valid JSON" in listed[noise.name]["message"]
+    assert "run_config.json holds a list" in listed[array.name]["message"]
+    assert listed[events.name]["step"] == 4 and listed[events.name]["loss"] == 0.4
+    assert listed[pid.name]["state"] == "interrupted"
+    names = {row["name"] for row in Service().list_models("classify")}
+    assert {good.name, noise.name, array.name} <= names
+
+    assert main(["runs", "list"]) == 0
+    assert noise.name in capsys.readouterr().out
+    assert main(["models", "--json"]) == 0
+    assert good.name in capsys.readouterr().out
+    import app
+
+    for demo_mode in (False, True):
+        assert app.create_demo(demo_mode=demo_mode) is not None
+
+
 def test_demo_service_refuses_to_start_or_resume_training(runs_dir, tmp_path):
     stopped = make_finished_run(runs_dir, "20240101-000000-finetune-stop")
     runs.write_status(stopped, "stopped", "stopped at step 5")

@@ -48,3 +48,48 @@ def test_overlay_stores_int8_changes_and_single_rows_and_gives_the_model_back(tm
         want, got = tuned(input_ids=ids).logits, rebuilt(input_ids=ids).logits
     assert (want - got).abs().max() < 2e-2
     assert torch.equal(want[0, 6].topk(5).indices, got[0, 6].topk(5).indices)
+
+
+def test_a_new_vocabulary_ships_as_int8_values_and_other_heads_take_only_the_body():
+    """A matrix the base has no counterpart for (a new vocabulary's embeddings) is stored as int8
+    values with a scale per row; laying the overlay over a model with another head takes the
+    encoder's tensors and leaves the overlay's own head out."""
+    from bertlab.overlay import decode_changes, encode_changes
+
+    torch.manual_seed(0)
+    new_rows = torch.randn(3000, 64)  # e.g. embeddings for a new 3,000-token vocabulary
+    base = {"bert.encoder.w": torch.randn(300, 300)}
+    tuned = {"bert.embeddings.word_embeddings.weight": new_rows,
+             "bert.encoder.w": base["bert.encoder.w"] + 1e-3 * torch.randn(300, 300),
+             "cls.predictions.bias": torch.randn(3000)}
+    stored = encode_changes(tuned, base, frozenset({"bert.embeddings.word_embeddings.weight"}))
+    assert stored["bert.embeddings.word_embeddings.weight#i8"].dtype == torch.int8
+    assert "bert.encoder.w#q8" in stored and "cls.predictions.bias" in stored
+    decoded = decode_changes(stored, base)
+    # int8 of the values: within half a step of each row's largest entry / 127.
+    step = new_rows.abs().amax(dim=1, keepdim=True) / 127
+    assert ((decoded["bert.embeddings.word_embeddings.weight"] - new_rows).abs() <= step / 2 + 1e-6).all()
+
+    class Body(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = torch.nn.Module()
+            self.bert.encoder = torch.nn.Module()
+            self.bert.encoder.w = torch.nn.Parameter(base["bert.encoder.w"].clone())
+            self.bert.embeddings = torch.nn.Module()
+            self.bert.embeddings.word_embeddings = torch.nn.Embedding(3000, 64)
+            self.classifier = torch.nn.Linear(64, 2)
+
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/overlay.safetensors"
+        save_file(stored, path)
+        model = Body()
+        head_before = model.classifier.weight.detach().clone()
+        lay_over(model, path, body_only=True)  # the MLM bias is not this model's: left out, no error
+        assert torch.allclose(model.bert.embeddings.word_embeddings.weight, decoded["bert.embeddings.word_embeddings.weight"])
+        assert torch.allclose(model.bert.encoder.w, decoded["bert.encoder.w"])
+        assert torch.equal(model.classifier.weight, head_before)

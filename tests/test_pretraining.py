@@ -235,8 +235,65 @@ def test_preset_with_a_reused_vocabulary_trains_from_scratch(tmp_path, capsys):
                  "--no-nsp", "--max-steps", "3", "--batch-size", "8", "--out", str(out), "--quiet"]) == 0
     saved = json.loads((out / "run_config.json").read_text())
     assert saved["pretrain"]["vocab_size"] > 20000  # the offline Chinese vocabulary, not the 8000 default
-    assert main(["pretrain", "--corpus", str(corpus), "--tokenizer", "default-chinese", "--out", str(tmp_path / "x")]) == 2
-    assert "--preset" in capsys.readouterr().err
+    assert main(["pretrain", "--corpus", str(corpus), "--tokenizer", "default-chinese", "--train-tokenizer",
+                 "--preset", "tiny", "--out", str(tmp_path / "x")]) == 2
+    assert "--train-tokenizer" in capsys.readouterr().err
+
+
+def test_vocabulary_transfer_keeps_the_body_and_learns_the_new_vocabulary(tmp_path, make_tiny_model):
+    """--model M --tokenizer T: M's transformer layers with new word embeddings for T's vocabulary
+    (rows of tokens both vocabularies hold are kept), and the MLM loss falls from the unigram prior."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from bertlab.cli import main
+    from bertlab.tokenization import chinese_tokenizer
+
+    start = make_tiny_model("masked-lm")
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text(chinese_corpus(150), encoding="utf-8")
+    out = tmp_path / "zh-transfer"
+    assert main(["pretrain", "--corpus", str(corpus), "--model", str(start), "--tokenizer", "default-chinese",
+                 "--wwm", "--no-nsp", "--max-steps", "60", "--batch-size", "16", "--lr", "3e-3", "--warmup", "5",
+                 "--log-every", "5", "--eval-every", "60", "--max-seq-length", "32", "--out", str(out), "--quiet"]) == 0
+    chinese = chinese_tokenizer()
+    final = AutoModelForMaskedLM.from_pretrained(str(out / "final"))
+    assert final.config.vocab_size == len(chinese)
+    assert AutoTokenizer.from_pretrained(str(out / "final")).get_vocab() == chinese.get_vocab()
+    # The body came from the start model (layer shapes kept), not from a preset.
+    assert final.config.hidden_size == 32 and final.config.num_hidden_layers == 2
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    losses = [e["loss"] for e in events if e.get("type") == "train"]
+    assert losses[-1] < losses[0] - 0.5, losses
+    summary = json.loads((out / "data_summary.json").read_text())
+    assert "vocabulary of default-chinese" in summary["origin"]
+
+
+def test_transfer_vocabulary_keeps_shared_rows_and_sets_the_frequency_prior(make_tiny_model):
+    from collections import Counter
+
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from bertlab.tokenization import chinese_tokenizer
+    from bertlab.vocab_transfer import transfer_vocabulary
+
+    folder = make_tiny_model("masked-lm")
+    model = AutoModelForMaskedLM.from_pretrained(str(folder))
+    old_tok, new_tok = AutoTokenizer.from_pretrained(str(folder)), chinese_tokenizer()
+    old_rows = model.get_input_embeddings().weight.detach().clone()
+    frequent = new_tok.convert_tokens_to_ids("的")
+    kept = transfer_vocabulary(model, old_tok, new_tok, Counter({frequent: 1000}))
+    rows = model.get_input_embeddings().weight
+    assert rows.shape[0] == len(new_tok) == kept["vocab_size"]
+    for token in ("[MASK]", "[CLS]", "中", "the"):  # held by both vocabularies
+        if token in old_tok.get_vocab():
+            assert torch.equal(rows[new_tok.convert_tokens_to_ids(token)], old_rows[old_tok.convert_tokens_to_ids(token)])
+    # New rows have the old rows' scale, so the first LayerNorm sees familiar inputs.
+    new_norm = rows[new_tok.convert_tokens_to_ids("猫")].norm()
+    assert 0.3 * old_rows.norm(dim=1).mean() < new_norm < 3 * old_rows.norm(dim=1).mean()
+    bias = model.cls.predictions.bias
+    assert bias is model.cls.predictions.decoder.bias and model.cls.predictions.decoder.weight is rows
+    assert int(bias.argmax()) == frequent  # the corpus's most frequent token is the first guess
 
 
 def test_checkpoints_from_before_the_training_wrapper_still_load(make_tiny_model):

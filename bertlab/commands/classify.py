@@ -9,7 +9,8 @@ def add_arguments(parser):
     parser.add_argument("text", nargs="?", help="the text to classify")
     parser.add_argument("--pair", help="second text, for sentence-pair models")
     parser.add_argument("--model", default=None, help="fine-tuned model: a run, a folder, a hub id "
-                        "(default: default-sentiment)")
+                        "(default: auto = default-sentiment-chinese for mostly-Chinese text, "
+                        "else default-sentiment)")
     parser.add_argument("--input-file", help="CSV/TSV/JSONL/JSON or plain text (one per line) to classify")
     parser.add_argument("--text-column", default="", help="text column of --input-file (default: detected)")
     parser.add_argument("--text-pair-column", default="-", help="pair column of --input-file")
@@ -21,18 +22,25 @@ def run(args) -> int:
     from ..cli import print_json
     from ..errors import BadInput
     from ..inference import classify, classify_file
-    from ..models import load_model
+    from ..models import default_for, language_hint, load_model
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
-    loaded = load_model(args.model, head="classification", task="classify")
+    name = default_for("classify", args.text, args.model)
+    loaded = load_model(name, head="classification", task="classify")
     if args.text:
         result = classify(args.text, loaded, pair=args.pair)
+        hint = language_hint(loaded.tokenizer, args.text, "classify")
+        if hint:
+            result["notices"] = [hint]
         if args.json:
             print_json(result)
         else:
             for item in result["scores"]:
                 print(f"{item['label']:20} {item['score']:.4f}")
+            print(f"model: {result['model']}")
+            if hint:
+                print(f"note: {hint}")
         return 0
     result = classify_file(args.input_file, loaded, args.text_column, args.text_pair_column, args.output)
     if args.json:

@@ -19,8 +19,8 @@ def add_arguments(parser):
     parser.add_argument("text", nargs="?", help='a sentence with [MASK] where a word is missing')
     parser.add_argument("--input-file", metavar="F", help="one text per line (UTF-8)")
     parser.add_argument("--model", default=None,
-                        help="default, a local save_pretrained folder, a run id, or a hub id "
-                             "(default: the English default)")
+                        help="default, default-chinese, a local save_pretrained folder, a run id, or a hub id "
+                             "(default: auto = default-chinese for mostly-Chinese text, else default)")
     parser.add_argument("--top-k", type=int, default=5, help="candidates per mask (default 5)")
     parser.add_argument("--targets", default=None,
                         help="comma-separated words: score only these (a word of several pieces "
@@ -55,16 +55,21 @@ def run(args) -> int:
     from transformers.utils import logging as hf_logging
 
     from ..fill_mask import fill_mask
-    from ..models import load_model
+    from ..models import default_for, language_hint, load_model
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every answer
-    loaded = load_model(args.model, head="masked-lm", task="fill-mask")  # once, for every line
+    # Once, for every line; with no --model, the default for the language of the input as a whole.
+    name = default_for("fill-mask", "\n".join(texts), args.model)
+    loaded = load_model(name, head="masked-lm", task="fill-mask")
     failed = 0
     for number, text in enumerate(texts, start=1):
         where = f"line {number}: " if args.input_file else ""
         try:
             result = fill_mask(text, loaded, top_k=args.top_k, targets=targets, joint=True,
                                attention=False)
+            hint = language_hint(loaded.tokenizer, text, "fill-mask")
+            if hint:
+                result.setdefault("notices", []).append(hint)
         except BadInput as exc:
             if not args.input_file:
                 raise
@@ -92,6 +97,8 @@ def format_table(result: dict, header: str | None = None) -> str:
             bar = "#" * max(1, round(cand["score"] * 30)) if cand["score"] >= 0.005 else ""
             lines.append(f"  {rank:>2}. {cand['token']:<{width}}  {cand['score']:.4f}  {bar}")
     lines.append(f"filled: {result['filled']}")
+    if result.get("model"):
+        lines.append(f"model:  {result['model']}")
     joint = result.get("joint")
     if joint and len(result["masks"]) > 1:
         lines.append(f"joint:  {joint['filled']}  (filled in order "

@@ -13,7 +13,8 @@ FLAGS = {
     "--corpus": ("pretrain.corpus", list, "one or more UTF-8 (or GBK) text files"),
     "--preset": ("pretrain.preset", str, "train from scratch with a size preset: tiny, mini, small, base"),
     "--train-tokenizer": ("pretrain.train_tokenizer", bool, "train a new WordPiece vocabulary on the corpus"),
-    "--tokenizer": ("pretrain.tokenizer", str, "with --preset: reuse this vocabulary (folder, run, default-chinese)"),
+    "--tokenizer": ("pretrain.tokenizer", str, "a vocabulary (folder, run, default-chinese): with --preset, the new model's; "
+                   "with --model, the model's body gets new word embeddings for it (vocabulary transfer)"),
     "--vocab-size": ("pretrain.vocab_size", int, "size of the trained vocabulary (default 8000)"),
     "--wwm": ("pretrain.wwm", bool, "whole-word masking (English ## pieces, Chinese jieba words)"),
     "--max-seq-length": ("pretrain.max_seq_length", int, "tokens per example (default 128)"),
@@ -59,9 +60,8 @@ def run(args) -> int:
                 config.lr = PRESETS[preset]["lr"]
             if args.batch_size is None:
                 config.batch_size = PRESETS[preset]["batch_size"]
-        if config.pretrain.tokenizer and (config.pretrain.train_tokenizer or not preset):
-            raise BadInput("--tokenizer reuses a vocabulary for a model trained from scratch: give it with "
-                           "--preset and without --train-tokenizer")
+        if config.pretrain.tokenizer and config.pretrain.train_tokenizer:
+            raise BadInput("give either --tokenizer (an existing vocabulary) or --train-tokenizer (a new one), not both")
         if preset and args.model:
             raise BadInput("give either --preset (from scratch) or --model (continued pre-training), not both")
     return run_training(args, config)

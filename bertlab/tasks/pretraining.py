@@ -367,6 +367,8 @@ class PretrainingTask(Task):
         elif pcfg.preset and not cfg.model:
             raise BadInput("a from-scratch preset needs a tokenizer: add --train-tokenizer, or --tokenizer NAME "
                            "to reuse a vocabulary (e.g. default-chinese)")
+        elif pcfg.tokenizer:  # vocabulary transfer: the model's body, this vocabulary
+            self.tokenizer = load_tokenizer(pcfg.tokenizer, "tokenize")
         else:
             self.tokenizer = load_tokenizer(cfg.model or "default", "pretrain")
 
@@ -386,8 +388,17 @@ class PretrainingTask(Task):
             if len(self.tokenizer) > self.model.config.vocab_size:
                 self.model.resize_token_embeddings(len(self.tokenizer))
 
-        self.model = training_wrapper(self.model, pcfg.sparse_mlm)
         docs = tokenize_documents(documents, self.tokenizer, pcfg.wwm)
+        if pcfg.tokenizer and not pcfg.preset and loaded.tokenizer.get_vocab() != self.tokenizer.get_vocab():
+            from collections import Counter
+
+            from ..vocab_transfer import transfer_vocabulary
+
+            counts = Counter(t for doc in docs for sentence in doc for t in sentence["ids"])
+            kept = transfer_vocabulary(self.model, loaded.tokenizer, self.tokenizer, counts, seed=cfg.seed)
+            self.origin = (f"{loaded.source.name}'s body with the vocabulary of {pcfg.tokenizer} "
+                           f"({kept['shared_tokens']:,} of {kept['vocab_size']:,} embedding rows kept)")
+        self.model = training_wrapper(self.model, pcfg.sparse_mlm)
         examples = build_examples(docs, self.tokenizer, pcfg.max_seq_length, pcfg.nsp,
                                   pcfg.short_seq_probability, cfg.seed, pcfg.dupe_factor)
         n_tokens = sum(len(e["input_ids"]) for e in examples)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import tempfile
 
+import html
+
 import gradio as gr
 
 from ..errors import BadInput
+from ..service import AUTO
+from .common import md_escape
 
 INTRO = """
 A fine-tuned BERT reads the sentence (or the pair, joined as `[CLS] A [SEP] B [SEP]`), and a small
 classification layer on the `[CLS]` vector turns it into one probability per label. The offline
-default is **default-sentiment**: bertlab's own fine-tuning of the default English encoder.
+defaults are bertlab's own sentiment classifiers: **default-sentiment** (English, SST-2 movie reviews)
+and **default-sentiment-chinese** (Chinese, ChnSentiCorp reviews); *auto* picks by the text's language.
 Every model you fine-tune in the *Fine-tuning* tab appears here as soon as it finishes.
 """
 
@@ -20,17 +25,20 @@ EXAMPLES = [
     ["A warm, funny and beautifully acted film.", ""],
     ["The plot makes no sense and the jokes fall flat.", ""],
     ["It is not as bad as the critics say.", ""],
+    ["房间很干净，服务也很周到，下次还会再来。", ""],
+    ["质量太差了，用了两天就坏了，不推荐购买。", ""],
 ]
 
 
 def create_tab(service) -> dict:
     gr.Markdown(INTRO)
-    choices = service.model_choices("classify")
+    choices = [AUTO] + service.model_choices("classify")
     with gr.Row():
-        model = gr.Dropdown(choices=choices, value=choices[0] if choices else None, allow_custom_value=True,
-                            label="Model", info="a finished fine-tuning run, a local folder or a hub id")
+        model = gr.Dropdown(choices=choices, value=AUTO, allow_custom_value=True, label="Model",
+                            info="auto = default-sentiment-chinese for Chinese text, default-sentiment for "
+                            "English; or a finished fine-tuning run, a local folder or a hub id")
         refresh = gr.Button("↻ models", scale=0)
-    about = gr.Markdown(_about(service, choices[0] if choices else None))
+    about = gr.Markdown(_about(service, AUTO))
     with gr.Row():
         text = gr.Textbox(label="Text", lines=2, placeholder="Type a sentence")
         pair = gr.Textbox(label="Second text (sentence-pair models only)", lines=2)
@@ -52,9 +60,10 @@ def create_tab(service) -> dict:
         try:
             result = service.classify(text_value, pair=pair_value or None, model=model_name or None)
         except BadInput as exc:
-            gr.Warning(str(exc))
-            return None, f"**Cannot classify:** {exc}"
-        return {r["label"]: r["score"] for r in result["scores"]}, ""
+            gr.Warning(html.escape(str(exc)))
+            return None, f"**Cannot classify:** {md_escape(str(exc))}"
+        notes = "".join(f"\n- {md_escape(n)}" for n in result.get("notices") or [])
+        return {r["label"]: r["score"] for r in result["scores"]}, f"answered by **{md_escape(result['model'])}**{notes}"
 
     def classify_file(file, model_name, column):
         if file is None:
@@ -65,8 +74,8 @@ def create_tab(service) -> dict:
         try:
             result = service.classify_file(path, model=model_name or None, text_column=column or "", output=out)
         except BadInput as exc:
-            gr.Warning(str(exc))
-            return None, None, f"**Cannot classify the file:** {exc}"
+            gr.Warning(html.escape(str(exc)))
+            return None, None, f"**Cannot classify the file:** {md_escape(str(exc))}"
         import pandas as pd
 
         return pd.DataFrame(result["rows"][:50]), out, f"{result['n']} rows classified."
@@ -75,7 +84,7 @@ def create_tab(service) -> dict:
     text.submit(classify, [text, pair, model], [label, message])
     run_file.click(classify_file, [upload, model, text_column], [table, download, message], api_name="classify_file")
     model.change(lambda m: _about(service, m), model, about)
-    refresh.click(lambda: gr.Dropdown(choices=service.model_choices("classify")), None, model)
+    refresh.click(lambda: gr.Dropdown(choices=[AUTO] + service.model_choices("classify")), None, model)
     return {"model": model, "text": text, "pair": pair, "label": label, "message": message}
 
 
@@ -83,10 +92,14 @@ def _about(service, name) -> str:
     if not name:
         return ("*No classifier yet: fine-tune one in the Fine-tuning tab (or pass a hub id such as "
                 "`distilbert-base-uncased-finetuned-sst-2-english` when online).*")
+    if name == AUTO:
+        return ("*auto*: Chinese text goes to **default-sentiment-chinese**, other text to "
+                "**default-sentiment** (both label negative / positive).")
     try:
         info = service.describe(name, "classify")
     except BadInput as exc:
-        return f"*{exc}*"
+        return f"*{md_escape(str(exc))}*"
     labels = ", ".join(info.get("labels") or [])
     extra = info.get("metrics_note") or ""
-    return f"*{info['name']}* — {info.get('description') or info['architecture']}; labels: {labels or '?'}. {extra}"
+    return (f"*{md_escape(info['name'])}* — {md_escape(info.get('description') or info['architecture'])}; "
+            f"labels: {md_escape(labels or '?')}. {md_escape(extra)}")

@@ -30,6 +30,15 @@ DEMO_NOTE = ("**Training is switched off in this public demo.** Fine-tuning and 
              "app.py`) to train. Runs already on this server can still be watched below and in the Runs tab.")
 
 
+def md_escape(text: str) -> str:
+    """User or file text shown inside Markdown: no accidental emphasis, links, code spans or HTML."""
+    text = html.escape(str(text), quote=False)
+    for ch in "\\`*_[]#|~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+
 # ---------------------------------------------------------------------------------- messages
 
 

@@ -17,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 import gradio as gr
 
 from ..errors import BadInput
+from ..service import AUTO
+from .common import md_escape
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +69,13 @@ _HEAT_CSS = ("display:inline-block;margin:2px;padding:2px 5px;border-radius:4px;
 # -------------------------------------------------------------------------------- rendering
 
 
-def _md_escape(text: str) -> str:
-    """User text shown inside Markdown: no accidental emphasis, links or HTML."""
-    text = html.escape(text, quote=False)
-    for ch in "\\`*_[]#|~":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
 def _fills_markdown(result: dict) -> str:
-    lines = [f"**Filled** (each mask on its own): {_md_escape(result['filled'])}"]
+    lines = [f"**Filled** (each mask on its own): {md_escape(result['filled'])}"]
     joint = result.get("joint")
     if joint and len(result["masks"]) > 1:
         order = ", ".join(f"#{i + 1}" for i in joint["order"])
         lines.append(f"**Joint fill** (surest mask first, then predict again; order {order}): "
-                     f"{_md_escape(joint['filled'])}")
+                     f"{md_escape(joint['filled'])}")
     return "  \n".join(lines)
 
 
@@ -126,15 +120,15 @@ def _side(service, text: str, model: str, top_k) -> tuple[dict, list]:
         result = service.fill_mask(text, model=model or None, top_k=int(top_k), joint=True,
                                    attention=True)
     except BadInput as exc:
-        return {"error": str(exc)}, [f"**Cannot predict** with `{model or 'default'}`: "
-                                     f"{_md_escape(str(exc))}", *empty, "", ""]
+        return {"error": str(exc)}, [f"**Cannot predict** with {md_escape(model or AUTO)}: "
+                                     f"{md_escape(str(exc))}", *empty, "", ""]
     except Exception as exc:  # never take the page down: show it, log the traceback
         log.exception("fill-mask failed for model %r", model)
         message = f"internal error ({type(exc).__name__}: {exc}); details are in the server log"
-        return {"error": message}, [f"**Cannot predict** with `{model or 'default'}`: "
-                                    f"{_md_escape(message)}", *empty, "", ""]
-    header = f"**{_md_escape(result.get('model') or model or 'default')}**"
-    notes = [f"- {_md_escape(n)}" for n in result.get("notices") or []]
+        return {"error": message}, [f"**Cannot predict** with {md_escape(model or AUTO)}: "
+                                    f"{md_escape(message)}", *empty, "", ""]
+    header = f"**{md_escape(result.get('model') or model or 'default')}**"
+    notes = [f"- {md_escape(n)}" for n in result.get("notices") or []]
     if len(result["masks"]) > MAX_SLOTS:
         notes.append(f"- showing the first {MAX_SLOTS} of {len(result['masks'])} masks; all are in "
                      "the raw result below")
@@ -174,23 +168,22 @@ def _share_link(request: gr.Request | None, text: str, model: str, compare: str,
 
 
 def create_tab(service) -> dict:
-    from ..models import TASK_DEFAULTS
-
     try:
         choices = service.model_choices("fill-mask")
     except Exception:  # a broken runs folder must not stop the page from building
         log.exception("listing fill-mask models failed")
         choices = []
-    default_model = choices[0] if choices else TASK_DEFAULTS["fill-mask"]
+    # "auto" answers each sentence with the default for its language (English or Chinese).
+    default_model = AUTO
 
     gr.Markdown(ABOUT)
     text = gr.Textbox(label="Sentence (use [MASK] for each missing token)", value=EXAMPLES[0], lines=2,
                       max_lines=8)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], label="Examples")
     with gr.Row():
-        model_a = gr.Dropdown(choices=choices, value=default_model, allow_custom_value=True,
-                              label="Model", info="a default, a finished run, a folder or a hub id",
-                              scale=3)
+        model_a = gr.Dropdown(choices=[AUTO] + choices, value=default_model, allow_custom_value=True,
+                              label="Model", info="auto = default-chinese for Chinese text, default for "
+                              "English; or a default, a finished run, a folder or a hub id", scale=3)
         model_b = gr.Dropdown(choices=[""] + choices, value="", allow_custom_value=True,
                               label="Compare with (optional)",
                               info="a second model on the same sentence, side by side", scale=3)
@@ -240,7 +233,7 @@ def create_tab(service) -> dict:
 
     def refresh_choices():
         names = service.model_choices("fill-mask")
-        return gr.update(choices=names), gr.update(choices=[""] + names)
+        return gr.update(choices=[AUTO] + names), gr.update(choices=[""] + names)
 
     # Layout blocks are not API outputs, so the second column follows the dropdown instead.
     model_b.change(lambda name: gr.Column(visible=bool(name)), inputs=[model_b], outputs=[b_column],

@@ -1,0 +1,209 @@
+"""The Chinese default's figures, in one script: cloze along pre-training, ChnSentiCorp and TNEWS.
+
+    python benchmarks/chinese_default.py --only cloze                  # the shipped default-chinese
+    python benchmarks/chinese_default.py --only cloze --snapshots DIR  # + every step-N.safetensors in DIR
+    python benchmarks/chinese_default.py --only chnsenticorp-2000 chnsenticorp-full tnews
+    python benchmarks/chinese_default.py --json
+
+Parts (data from ../shared/data; skipped when it is absent):
+  cloze              benchmarks/cloze_zh.py's 64 hand-written sentences: top-1 / top-5
+  tfidf              character 1-3-gram TF-IDF + logistic regression (scikit-learn), on ChnSentiCorp
+                     (2,000 rows and all 9,600) and TNEWS: the n-gram baseline a BERT must beat
+  chnsenticorp-2000  fine-tune default-chinese and the same architecture from random init on the
+                     first 2,000 ChnSentiCorp train rows -> dev (1,200)
+  chnsenticorp-full  the same on all 9,600 train rows
+  tnews              fine-tune default-chinese on a 10,000-title TNEWS train subset -> TNEWS dev (10,000)
+
+Fine-tuning goes through `bertlab.engine.train`, as the CLI and the page call it. Dev sets are
+only evaluated on, never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+DATA = ROOT.parent / "shared" / "data"
+
+PARTS = ["cloze", "tfidf", "chnsenticorp-2000", "chnsenticorp-full", "tnews"]
+# Fine-tuning settings (TrainConfig fields): one epoch over the full set as the shipped
+# default-sentiment-chinese was trained; more epochs on 2,000 rows, where one pass is short.
+SETTINGS = {
+    "chnsenticorp-2000": dict(epochs=3, lr=1e-4, batch_size=16, max_length=128),
+    "chnsenticorp-full": dict(epochs=1, lr=1e-4, batch_size=16, max_length=128),
+    "tnews": dict(epochs=2, lr=1e-4, batch_size=32, max_length=48),
+}
+
+
+def read_tsv(path: Path, text_field: int, label_field: int, header: bool) -> tuple[list[str], list[str]]:
+    texts, labels = [], []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in lines[1:] if header else lines:
+        fields = line.split("\t")
+        if len(fields) > max(text_field, label_field):
+            texts.append(fields[text_field])
+            labels.append(fields[label_field])
+    return texts, labels
+
+
+def chnsenticorp(n: int | None = None):
+    train = read_tsv(DATA / "chnsenticorp" / "train.tsv", 1, 0, header=True)
+    dev = read_tsv(DATA / "chnsenticorp" / "dev.tsv", 2, 1, header=True)
+    return (train[0][:n], train[1][:n]) if n else train, dev
+
+
+def tnews(n: int = 10_000):
+    train = read_tsv(DATA / "clue_zh" / "tnews_train.tsv", 0, 1, header=False)
+    dev = read_tsv(DATA / "clue_zh" / "tnews_dev.tsv", 0, 1, header=False)
+    return (train[0][:n], train[1][:n]), dev
+
+
+def write_csv(path: Path, texts: list[str], labels: list[str]) -> str:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels))
+    return str(path)
+
+
+# ------------------------------------------------------------------------------------ cloze
+
+
+def snapshot_model(weights: Path):
+    """A masked-LM built from a run checkpoint's weights (the training wrapper's "model." keys)."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, BertForMaskedLM
+
+    from bertlab.models import LoadedModel, ModelSource, load_tokenizer, wheel_model_dir
+
+    tokenizer = load_tokenizer("default-chinese", "tokenize")
+    config = AutoConfig.from_pretrained(str(wheel_model_dir()), vocab_size=len(tokenizer))
+    model = BertForMaskedLM(config)
+    state = {k.removeprefix("model."): v for k, v in load_file(str(weights)).items()}
+    model.load_state_dict(state, strict=False)
+    model.tie_weights()
+    return LoadedModel(tokenizer, model.eval(), ModelSource(weights.stem, "local", str(weights)))
+
+
+def run_cloze(snapshots: str | None) -> list[dict]:
+    from cloze_zh import score
+
+    rows = []
+    if snapshots:
+        steps = sorted(Path(snapshots).glob("step-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))
+        for weights in steps:
+            rows.append({"part": "cloze", **score(weights.stem, loaded=snapshot_model(weights))})
+    for name in ("default-chinese", "default"):
+        rows.append({"part": "cloze", **score(name)})
+    return rows
+
+
+# ------------------------------------------------------------------------------------ baselines
+
+
+def tfidf_accuracy(train, dev) -> float:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
+    features = vectorizer.fit_transform(train[0])
+    classifier = LogisticRegression(C=10.0, max_iter=2000).fit(features, train[1])
+    predicted = classifier.predict(vectorizer.transform(dev[0]))
+    return float(sum(p == y for p, y in zip(predicted, dev[1])) / len(dev[1]))
+
+
+def run_tfidf() -> list[dict]:
+    rows = []
+    for n in (2000, None):
+        train, dev = chnsenticorp(n)
+        rows.append({"part": "tfidf", "task": f"chnsenticorp-{n or 'full'}", "train_rows": len(train[0]),
+                     "eval_accuracy": tfidf_accuracy(train, dev)})
+    train, dev = tnews()
+    rows.append({"part": "tfidf", "task": "tnews", "train_rows": len(train[0]), "eval_accuracy": tfidf_accuracy(train, dev)})
+    return rows
+
+
+# ------------------------------------------------------------------------------------ fine-tuning
+
+
+def random_init_copy(folder: Path) -> str:
+    """default-chinese's architecture and vocabulary with random weights: what pre-training adds."""
+    from transformers import BertForMaskedLM
+
+    from bertlab.models import load_model
+
+    loaded = load_model("default-chinese", head="masked-lm")
+    BertForMaskedLM(loaded.model.config).save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def finetune(model: str, train, dev, settings: dict, work: Path, name: str) -> dict:
+    from bertlab.config import FinetuneConfig, TrainConfig
+    from bertlab.engine import train as run_training
+
+    settings = dict(settings)
+    data = FinetuneConfig(train=write_csv(work / f"{name}-train.csv", *train),
+                          validation=write_csv(work / f"{name}-dev.csv", *dev),
+                          text_column="text", label_column="label", text_pair_column="-",
+                          max_length=settings.pop("max_length"))
+    config = TrainConfig(task="finetune", model=model, out=str(work / f"run-{name}"), warmup=0.1, log_every=50,
+                         eval_every=0, finetune=data, **settings)
+    start = time.time()
+    results = run_training(config, show_progress=False)
+    return {"part": name, "model": model if not model.startswith("/") else "random init",
+            "train_rows": len(train[0]), "eval_accuracy": results.get("eval_accuracy"),
+            "eval_f1": results.get("eval_f1"), "eval_f1_macro": results.get("eval_f1_macro"),
+            "step": results.get("step"), "minutes": round((time.time() - start) / 60, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, help="parts to run (default: all)")
+    parser.add_argument("--snapshots", help="folder of step-N.safetensors checkpoints: cloze along training")
+    parser.add_argument("--no-random-init", action="store_true", help="skip the random-init comparisons")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    parts = args.only or PARTS
+    rows: list[dict] = []
+    if "cloze" in parts:
+        rows += run_cloze(args.snapshots)
+    if not DATA.exists():
+        rows.append({"skipped": f"{DATA} not found"})
+        parts = []
+    if "tfidf" in parts:
+        rows += run_tfidf()
+    with tempfile.TemporaryDirectory(prefix="bertlab-zh-") as tmp:
+        work = Path(tmp)
+        for part in ("chnsenticorp-2000", "chnsenticorp-full"):
+            if part not in parts:
+                continue
+            train, dev = chnsenticorp(2000 if part.endswith("2000") else None)
+            rows.append(finetune("default-chinese", train, dev, SETTINGS[part], work, part))
+            if not args.no_random_init:
+                rows.append(finetune(random_init_copy(work / "random"), train, dev, SETTINGS[part], work,
+                                     part + "-random"))
+            print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+        if "tnews" in parts:
+            train, dev = tnews()
+            rows.append(finetune("default-chinese", train, dev, SETTINGS["tnews"], work, "tnews"))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
