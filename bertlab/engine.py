@@ -11,6 +11,7 @@ The engine never touches the UI: the page and the CLI both read `events.jsonl`.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -140,11 +141,26 @@ def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: in
         shutil.rmtree(tmp, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
+    try:
+        accelerator.save_state(str(tmp))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            runs.atomic_write_json(tmp / "trainer_state.json", state)
+            (tmp / "COMPLETE").write_text("ok\n")
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        # The partial checkpoint goes (it would fill the disk for nothing); earlier ones stay intact.
+        written = _folder_bytes(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = runs.complete_checkpoints(folder)
+        needed = _folder_bytes(previous[-1]) if previous else written
+        free = shutil.disk_usage(root).free
+        raise TrainingFailed(
+            f"disk full while writing checkpoint step-{step}: a checkpoint needs about {needed / 1e6:,.1f} MB and "
+            f"{free / 1e6:,.0f} MB are free on the disk of {root}; free some space (older runs, checkpoints) and "
+            "resume: the earlier checkpoints are intact") from None
     if accelerator.is_main_process:
-        runs.atomic_write_json(tmp / "trainer_state.json", state)
-        (tmp / "COMPLETE").write_text("ok\n")
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for old in runs.complete_checkpoints(folder)[:-max(1, keep)]:
@@ -153,6 +169,59 @@ def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: in
             shutil.rmtree(leftover, ignore_errors=True)
     accelerator.wait_for_everyone()
     return final
+
+
+def _folder_bytes(folder: Path) -> int:
+    try:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    except OSError:
+        return 0
+
+
+def checkpoint_problem(checkpoint: Path) -> str:
+    """"" when a checkpoint looks whole, else what is wrong: its trainer_state.json must name its
+    own step, and each safetensors file must hold every byte its header promises (a disk that
+    filled up, or a copy cut short, leaves a file shorter than that)."""
+    state, problem = runs.read_json_object(checkpoint / "trainer_state.json")
+    if problem:
+        return problem
+    expected = checkpoint.name.removeprefix("step-")
+    if not isinstance(state.get("step"), int) or str(state["step"]) != expected:
+        return f"trainer_state.json says step {state.get('step')!r}, the folder step {expected}"
+    for weights in sorted(checkpoint.glob("*.safetensors")):
+        try:
+            with open(weights, "rb") as handle:
+                length = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(length)) if 0 < length < 100_000_000 else None
+        except (OSError, ValueError):
+            header = None
+        if not isinstance(header, dict):
+            return f"{weights.name} has no readable header"
+        ends = [entry["data_offsets"][1] for name, entry in header.items()
+                if name != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
+        needed = 8 + length + max(ends, default=0)
+        if weights.stat().st_size < needed:
+            return f"{weights.name} is cut short ({weights.stat().st_size:,} of {needed:,} bytes)"
+    return ""
+
+
+def _load_intact_checkpoint(accelerator, folder: Path) -> tuple[dict, Path, list[str]]:
+    """Load the newest checkpoint that is whole, falling back past damaged ones; returns
+    (its trainer state, its folder, what was skipped and why)."""
+    skipped = []
+    for checkpoint in reversed(runs.complete_checkpoints(folder)):
+        problem = checkpoint_problem(checkpoint)
+        if not problem:
+            try:
+                accelerator.load_state(str(checkpoint))
+            except Exception as exc:  # a damaged optimizer or RNG file: try the one before
+                problem = f"cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})"
+        if not problem:
+            return runs.read_json_object(checkpoint / "trainer_state.json")[0], checkpoint, skipped
+        skipped.append(f"{checkpoint.name}: {problem}")
+    if skipped:
+        raise BadInput(f"run {folder.name} has no intact checkpoint to resume from: " + "; ".join(skipped))
+    raise BadInput(f"run {folder.name} has no complete checkpoint to resume from")
 
 
 def _flag_any(accelerator, value: bool) -> bool:
@@ -224,17 +293,30 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
                       torch, set_seed, tqdm, get_linear_schedule_with_warmup)
     except (BadInput, TrainingFailed) as exc:
         if main:
-            runs.write_status(folder, "failed", str(exc), pid=os.getpid())
+            _record_failure(folder, str(exc))
         raise
     except Exception as exc:
         if main:
             # The page shows this message: a state-dict mismatch lists hundreds of keys, so the
             # status keeps the start and points to the full traceback (stderr / worker.log).
             message = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                message = f"disk full ({exc.filename or folder}): free some space and resume the run"
             if len(message) > 600:
                 message = message[:600] + " … (cut; the full error is in the log: worker.log for page runs)"
-            runs.write_status(folder, "failed", message, pid=os.getpid())
+            _record_failure(folder, message)
         raise
+
+
+def _record_failure(folder: Path, message: str) -> None:
+    """Mark the run failed. On a full disk the status write itself can fail: try again once (the
+    failed checkpoint was removed first), and never let it hide the error being reported."""
+    for attempt in range(2):
+        try:
+            runs.write_status(folder, "failed", message, pid=os.getpid())
+            return
+        except OSError:
+            time.sleep(0.2)
 
 
 def _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress,
@@ -307,15 +389,16 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     state = {"step": 0, "epoch": 0, "batches_done_in_epoch": 0, "best_metric": None,
              "evals_without_improvement": 0, "elapsed_before_s": 0.0}
     if resume:
-        checkpoints = runs.complete_checkpoints(folder)
-        if not checkpoints:
-            raise BadInput(f"run {folder.name} has no complete checkpoint to resume from")
-        accelerator.load_state(str(checkpoints[-1]))
-        state.update(runs.read_json(checkpoints[-1] / "trainer_state.json", {}))
+        saved, checkpoint, skipped = _load_intact_checkpoint(accelerator, folder)
+        state.update(saved)
         events.trim_after(state["step"])
         if main:
-            events.emit({"type": "resume", "step": state["step"], "total_steps": total_steps,
-                         "checkpoint": checkpoints[-1].name})
+            resumed = {"type": "resume", "step": state["step"], "total_steps": total_steps,
+                       "checkpoint": checkpoint.name}
+            if skipped:
+                resumed["message"] = ("resumed from the newest intact checkpoint, " + checkpoint.name + "; skipped "
+                                      + "; ".join(skipped))
+            events.emit(resumed)
 
     start_time = time.time()
     budget_s = config.max_minutes * 60 if config.max_minutes else None

@@ -369,10 +369,13 @@ def request_stop(run: str | Path) -> None:
     """Ask a run to stop: the engine sees the STOP file within one step, saves a checkpoint, and
     marks the run stopped. A queued run is stopped before it starts."""
     folder = run_dir(run)
-    (folder / "STOP").write_text(str(time.time()))
     status = read_status(folder)
+    if status.get("state") not in ("running", "queued"):
+        # A STOP file left in a finished or stopped run would stop its next resume at once.
+        raise BadInput(f"run {folder.name} is {status.get('state')}; there is nothing to stop")
+    (folder / "STOP").write_text(str(time.time()))
     pid = status.get("pid")
-    if status.get("state") in ("running", "queued") and _pid_alive(pid):
+    if _pid_alive(pid):
         try:
             os.kill(int(pid), signal.SIGUSR1)  # wakes a sleeping queued worker; the engine also polls
         except (ProcessLookupError, PermissionError):

@@ -11,7 +11,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from .models import AUTO  # "answer with the default for the text's language" (no torch imported)
+# Re-exported for the page (which imports nothing else of the backend): the model name that means
+# "the default for the text's language". bertlab.models imports no torch at import time.
+from .models import AUTO  # noqa: F401
 
 
 class Service:
@@ -77,6 +79,7 @@ class Service:
     def describe(self, name: str | None, task: str = "fill-mask") -> dict[str, Any]:
         from . import models
 
+        self.check_model(name, task)  # in a demo: no probing of server paths through descriptions
         return models.describe(name, task).to_dict()
 
     # ---------------------------------------------------------------- inference
@@ -185,25 +188,31 @@ class Service:
             raise BadInput("training is switched off in this public demo")
         return runs.resume_run(self._run_folder(run))
 
-    def preview_labeled(self, path: str, text_column: str = "", text_pair_column: str = "",
-                        label_column: str = "", n: int = 8) -> dict[str, Any]:
+    def preview_labeled(self, path: str, n: int = 8) -> dict[str, Any]:
         """First rows and the detected columns of a labeled file (see bertlab.labeled_data.preview)."""
         from .labeled_data import preview
 
-        return preview(path, n=n, text_column=text_column, text_pair_column=text_pair_column,
-                       label_column=label_column) if _accepts_columns(preview) else preview(path, n=n)
+        return preview(path, n=n)
 
     def preview_pretraining(self, config) -> dict[str, Any]:
         """A sample batch: which tokens became [MASK] / random / kept, and NSP pairs with labels."""
         from .tasks.pretraining import preview_batch
 
+        self._refuse_training_in_demo()  # it reads corpus files and models named by the request
         return preview_batch(config)
 
     def estimate(self, config) -> dict[str, Any]:
         """Pre-flight estimate of time and memory for a run on this machine."""
         from .estimate import estimate_run
 
+        self._refuse_training_in_demo()
         return estimate_run(config)
+
+    def _refuse_training_in_demo(self) -> None:
+        from .errors import BadInput
+
+        if self.demo:
+            raise BadInput("training is switched off in this public demo")
 
     def example_files(self) -> dict[str, str]:
         """Example data shipped in examples/: name -> path."""
@@ -226,12 +235,6 @@ class Service:
         from . import runs
 
         runs.delete_run(self._run_folder(run))
-
-
-def _accepts_columns(fn) -> bool:
-    import inspect
-
-    return "text_column" in inspect.signature(fn).parameters
 
 
 def _with_language_hint(result: dict[str, Any], loaded, text: str, task: str) -> dict[str, Any]:

@@ -51,6 +51,7 @@ MODEL_MAX_LENGTH = 512
 MAX_VIEW_CHARS = 10_000
 MAX_VIEW_LENGTH = 4096  # largest --max-length the view pads/truncates to
 MASK_RATE = 0.15  # BERT's masking rate, used by the whole-word-masking example
+MAX_SEED = 2**32 - 1
 
 # Character ranges BERT treats as "Chinese" (handle_chinese_chars puts spaces around them, so each is
 # its own word). Same ranges as the original BERT BasicTokenizer and tokenizers' BertNormalizer.
@@ -448,6 +449,9 @@ def tokenize_view(text: str, pair: str | None = None, tokenizer=None, max_length
     """
     notices: list[str] = []
     _check_text(text, "text")
+    # The seed travels back in the JSON view, where a browser reads numbers as doubles.
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"the masking seed must be a whole number from 0 to {MAX_SEED:,}, not {seed!r}"[:200])
     if isinstance(pair, str) and not pair.strip():
         pair = None  # an empty second box means "no second sentence"
     if pair is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import random
 import socket
 import subprocess
@@ -230,7 +231,7 @@ def test_page_answers_fill_mask_classify_and_tokenize(site, lab):
     assert masks[0]["position"] == 6  # [CLS] the cat sat on the [MASK]
 
     label, message = c.predict("a great fun movie", "", site.clf, api_name="/classify")
-    assert message == ""
+    assert message == f"answered by **{site.clf}**"
     assert {row["label"] for row in label["confidences"]} == {"LABEL_0", "LABEL_1"}
     assert abs(sum(row["confidence"] for row in label["confidences"]) - 1) < 1e-4
 
@@ -412,6 +413,29 @@ def test_over_long_text_is_refused_with_the_limit(site, lab):
 
 
 # ------------------------------------------------------------------------------ public demo
+
+
+def test_page_answers_each_language_with_its_default_and_escapes_hostile_model_names(site, lab, public):
+    c = client(lab.url)
+    out = c.predict("北京是中国的首[MASK]。", "auto", "", 3, api_name="/fill_mask")
+    assert out[0]["a"]["model"] == "default-chinese" and "default-chinese" in out[2]
+    out = c.predict("The capital of France is [MASK].", "auto", "", 3, api_name="/fill_mask")
+    assert out[0]["a"]["model"] == "default"
+    out = c.predict("北京是中国的首[MASK]。", "default", "", 3, api_name="/fill_mask")
+    assert "choose default-chinese" in out[2]  # an English model on Chinese text: the hint
+    label, message = c.predict("房间很干净，服务也很周到。", "", "auto", api_name="/classify")
+    assert "default-sentiment-chinese" in message
+
+    # A model name from a link (?model=...) or a form, written to break out of Markdown.
+    hostile = "x` <img src=http://127.0.0.1:9/p.png> [log in](http://127.0.0.1:9/) <form><input type=password>"
+    for url in (lab.url, public.url):
+        page = client(url)
+        message = page.predict("the cat [MASK] .", hostile, "", 3, api_name="/fill_mask")[2]
+        _, classified = page.predict("fine", "", hostile, api_name="/classify")
+        for shown in (message, classified):
+            assert "<img" not in shown and "<form" not in shown, shown
+            assert not re.search(r"(?<!\\)\]\(http", shown) and "\\`" in shown, shown  # link and code span escaped
+            assert "&lt;img" in shown  # shown as text, so the user sees what was asked
 
 
 def test_demo_refuses_training_from_the_page(site, public):

@@ -138,6 +138,78 @@ def test_killed_worker_is_interrupted_then_resumes_from_last_complete_checkpoint
             kill(pid)
 
 
+@pytest.mark.parametrize("damage", ["truncated weights", "garbage trainer state", "truncated optimizer"])
+def test_resume_skips_a_damaged_checkpoint_and_keeps_the_events_before_it(make_tiny_model, tmp_path, damage):
+    """A checkpoint cut short (full disk, killed copy) or with a garbage trainer_state.json is not
+    resumed from: the run falls back to the newest intact checkpoint, says so, and keeps its events."""
+    from bertlab.engine import train
+
+    data = write_labeled_csv(tmp_path / "train.csv")
+    config = finetune_config(make_tiny_model("classification"), data, max_steps=8, save_every=4)
+    config.out = str(tmp_path / "run")
+    config.keep_checkpoints = 3
+    train(config, show_progress=False)
+    folder = Path(config.out)
+    newest = folder / "checkpoints" / "step-8"
+    assert [p.name for p in runs.complete_checkpoints(folder)] == ["step-4", "step-8"]
+    if damage == "truncated weights":
+        weights = newest / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "garbage trainer state":
+        (newest / "trainer_state.json").write_text('{"step": "zero"}')
+    else:
+        optimizer = newest / "optimizer.bin"
+        optimizer.write_bytes(optimizer.read_bytes()[:100])
+    before = [e for e in runs.read_events(folder) if e.get("type") == "train" and e["step"] <= 4]
+    runs.write_status(folder, "stopped", "stopped at step 8", pid=None)
+    config = TrainConfig.load(folder / "run_config.json")
+    config.max_steps = 12
+    results = train(config, resume=True, show_progress=False)
+    assert results["step"] == 12
+    events = runs.read_events(folder)
+    resumed = [e for e in events if e.get("type") == "resume"]
+    assert resumed[-1]["checkpoint"] == "step-4" and "step-8" in resumed[-1]["message"]
+    assert [e for e in events if e.get("type") == "train" and e["step"] <= 4] == before
+
+
+def test_disk_full_during_a_checkpoint_fails_cleanly_and_the_run_resumes(make_tiny_model, tmp_path, monkeypatch, capsys):
+    """ENOSPC while a checkpoint is written: the partial checkpoint is removed, the run is marked
+    failed with "disk full" and the size it needs, the earlier checkpoint stays intact, the CLI
+    prints one line (no traceback), and once there is space the run resumes."""
+    import errno
+
+    import accelerate
+
+    from bertlab.cli import main
+
+    data = write_labeled_csv(tmp_path / "train.csv")
+    out = tmp_path / "full"
+    real_save = accelerate.Accelerator.save_state
+    calls = []
+
+    def save_until_the_disk_fills(self, output_dir=None, **kwargs):
+        calls.append(output_dir)
+        if len(calls) == 2:  # the second checkpoint: half written, then the disk is full
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(output_dir) / "model.safetensors").write_bytes(b"\0" * 1000)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, output_dir, **kwargs)
+
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", save_until_the_disk_fills)
+    code = main(["finetune", "--train", str(data), "--model", str(make_tiny_model("classification")),
+                 "--max-steps", "12", "--save-every", "4", "--batch-size", "8", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and "Traceback" not in err and len(errors) == 1 and "disk full" in errors[0], err
+    status = runs.read_status(out)
+    assert status["state"] == "failed" and "disk full while writing checkpoint step-8" in status["message"]
+    assert "MB" in status["message"]
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["step-4"]  # no partial folder left
+    monkeypatch.setattr(accelerate.Accelerator, "save_state", real_save)
+    assert main(["finetune", "--resume", str(out), "--quiet"]) == 0
+    assert json.loads((out / "results.json").read_text())["step"] == 12
+
+
 # ------------------------------------------------------------------------------ broken folders
 
 
@@ -169,6 +241,10 @@ def test_deleted_run_folder_gives_clear_messages(runs_dir):
         with pytest.raises(BadInput, match="not found"):
             action(gone.name)
     assert [r["run"] for r in service.list_runs()] == [keep.name]
+    # Stop on a finished run: refused, and no STOP file is left to stop its next resume at once.
+    with pytest.raises(BadInput, match="nothing to stop"):
+        service.stop_run(keep.name)
+    assert not (keep / "STOP").exists()
 
 
 def test_corrupt_run_config_and_status_give_clear_messages(runs_dir):
@@ -242,6 +318,24 @@ def test_damaged_run_folders_are_listed_as_damaged_and_never_take_anything_down(
         assert app.create_demo(demo_mode=demo_mode) is not None
 
 
+def test_background_resume_keeps_the_new_step_limit(runs_dir, tmp_path, make_tiny_model, capsys):
+    """`--resume R --max-steps N --background`: the worker trains to N, not to the old schedule,
+    and the run's run_config.json says N (so a later resume agrees)."""
+    from bertlab.cli import main
+
+    data = write_labeled_csv(tmp_path / "train.csv")
+    out = runs_dir / "limits"
+    assert main(["finetune", "--train", str(data), "--model", str(make_tiny_model("classification")),
+                 "--epochs", "50", "--max-steps", "3", "--batch-size", "8", "--out", str(out), "--quiet"]) == 0
+    # Make it resumable as a run stopped part-way (a finished run is not resumed).
+    runs.write_status(out, "stopped", "stopped at step 3", pid=None)
+    assert main(["finetune", "--resume", str(out), "--max-steps", "6", "--background"]) == 0
+    wait_for(lambda: runs.read_status(out)["state"] in ("finished", "failed", "stopped"), 180, "the resumed run")
+    assert runs.read_status(out)["state"] == "finished", (out / "worker.log").read_text()[-2000:]
+    assert json.loads((out / "results.json").read_text())["step"] == 6
+    assert json.loads((out / "run_config.json").read_text())["max_steps"] == 6
+
+
 def test_demo_service_refuses_to_start_or_resume_training(runs_dir, tmp_path):
     stopped = make_finished_run(runs_dir, "20240101-000000-finetune-stop")
     runs.write_status(stopped, "stopped", "stopped at step 5")
@@ -252,3 +346,12 @@ def test_demo_service_refuses_to_start_or_resume_training(runs_dir, tmp_path):
     with pytest.raises(BadInput, match="switched off"):
         demo.resume_run(stopped.name)
     assert [r["run"] for r in runs.list_runs()] == [stopped.name]
+    # No existence oracle for server paths: descriptions, estimates and sample batches name only
+    # listed models in a demo (the lab, on the user's own machine, still reads local folders).
+    for path in ("/etc/shadow", str(tmp_path), "/root/.ssh"):
+        with pytest.raises(BadInput, match="not offered in this demo"):
+            demo.describe(path, "classify")
+    with pytest.raises(BadInput, match="switched off"):
+        demo.estimate(config)
+    with pytest.raises(BadInput, match="switched off"):
+        demo.preview_pretraining(TrainConfig(task="pretrain", model="/etc"))

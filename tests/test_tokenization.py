@@ -321,3 +321,13 @@ def test_tab_answers_through_gradio_client():
         assert raw["tokens"][-2:] == ["[PAD]", "[PAD]"]
     finally:
         demo.close()
+
+
+def test_a_seed_out_of_range_is_a_clear_error(tok):
+    import pytest
+
+    from bertlab.errors import BadInput
+
+    with pytest.raises(BadInput, match="masking seed must be a whole number from 0 to 4,294,967,295"):
+        T.tokenize_view("我爱北京", tokenizer=tok, seed=2**70)
+    assert T.tokenize_view("我爱北京", tokenizer=tok, seed=2**32 - 1)["wwm_example"]["seed"] == 2**32 - 1

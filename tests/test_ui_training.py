@@ -217,7 +217,7 @@ def _stop_all(runs_dir: Path, timeout: float = 30.0) -> None:
     from bertlab import runs
 
     for folder in runs_dir.iterdir():
-        if folder.is_dir() and not folder.name.startswith("."):
+        if folder.is_dir() and not folder.name.startswith(".") and runs.read_status(folder)["state"] in common.ACTIVE:
             runs.request_stop(folder)
     deadline = time.time() + timeout
     while time.time() < deadline and any(r["state"] in common.ACTIVE for r in runs.list_runs()):

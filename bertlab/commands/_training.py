@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..errors import BadInput
 
 # flag -> (config key, type, help)
 COMMON = {
@@ -77,11 +78,18 @@ def run_training(args, config: TrainConfig) -> int:
         folder = runs.run_dir(args.resume)
         saved = TrainConfig.load(folder / "run_config.json")
         saved.out = str(folder)
-        # A resumed run keeps its data and model; only the budget and step limits may change.
+        # A resumed run keeps its data and model; only the budget and step limits may change. They
+        # are saved with the run: a background worker reads run_config.json, and so does the next resume.
+        changed = False
         for key in ("max_minutes", "max_steps", "epochs"):
             value = getattr(args, key, None)
-            if value is not None:
+            if value is not None and value != getattr(saved, key):
                 setattr(saved, key, value)
+                changed = True
+        if changed:
+            if runs.read_status(folder).get("state") in ("running", "queued"):
+                raise BadInput(f"run {folder.name} is still training; stop it before resuming with new limits")
+            saved.save(folder / "run_config.json")
         config, resume = saved, True
     else:
         resume = False

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import tempfile
 
-import html
 
 import gradio as gr
 
 from ..errors import BadInput
 from ..service import AUTO
-from .common import md_escape
+from .common import md_escape, warn
 
 INTRO = """
 A fine-tuned BERT reads the sentence (or the pair, joined as `[CLS] A [SEP] B [SEP]`), and a small
@@ -60,31 +59,32 @@ def create_tab(service) -> dict:
         try:
             result = service.classify(text_value, pair=pair_value or None, model=model_name or None)
         except BadInput as exc:
-            gr.Warning(html.escape(str(exc)))
+            warn(exc)
             return None, f"**Cannot classify:** {md_escape(str(exc))}"
         notes = "".join(f"\n- {md_escape(n)}" for n in result.get("notices") or [])
         return {r["label"]: r["score"] for r in result["scores"]}, f"answered by **{md_escape(result['model'])}**{notes}"
 
     def classify_file(file, model_name, column):
         if file is None:
-            gr.Warning("choose a file first")
+            warn("choose a file first")
             return None, None, "**Choose a file first.**"
         path = file if isinstance(file, str) else file.name
         out = os.path.join(tempfile.mkdtemp(prefix="bertlab-pred-"), "predictions.csv")
         try:
             result = service.classify_file(path, model=model_name or None, text_column=column or "", output=out)
         except BadInput as exc:
-            gr.Warning(html.escape(str(exc)))
+            warn(exc)
             return None, None, f"**Cannot classify the file:** {md_escape(str(exc))}"
         import pandas as pd
 
         return pd.DataFrame(result["rows"][:50]), out, f"{result['n']} rows classified."
 
     run.click(classify, [text, pair, model], [label, message], api_name="classify")
-    text.submit(classify, [text, pair, model], [label, message])
+    text.submit(classify, [text, pair, model], [label, message], api_visibility="private")
     run_file.click(classify_file, [upload, model, text_column], [table, download, message], api_name="classify_file")
-    model.change(lambda m: _about(service, m), model, about)
-    refresh.click(lambda: gr.Dropdown(choices=[AUTO] + service.model_choices("classify")), None, model)
+    model.change(lambda m: _about(service, m), model, about, api_visibility="private")
+    refresh.click(lambda: gr.Dropdown(choices=[AUTO] + service.model_choices("classify")), None, model,
+                  api_visibility="private")
     return {"model": model, "text": text, "pair": pair, "label": label, "message": message}
 
 

@@ -30,6 +30,14 @@ DEMO_NOTE = ("**Training is switched off in this public demo.** Fine-tuning and 
              "app.py`) to train. Runs already on this server can still be watched below and in the Runs tab.")
 
 
+def warn(message) -> None:
+    """A pop-up warning. Gradio renders its text as HTML: escaped, so a model name or file value
+    from a link or a file can never inject markup into a public page."""
+    import gradio as gr
+
+    gr.Warning(html.escape(str(message)))
+
+
 def md_escape(text: str) -> str:
     """User or file text shown inside Markdown: no accidental emphasis, links, code spans or HTML."""
     text = html.escape(str(text), quote=False)
@@ -117,9 +125,10 @@ def progress_markdown(state: dict | None) -> str:
     step, total = summary.get("step") or 0, summary.get("total_steps") or train.get("total_steps")
     preset = ((state.get("config") or {}).get("pretrain") or {}).get("preset")
     preset = preset if summary.get("task") == "pretrain" else ""
-    origin = f" · from scratch, preset `{preset}`" if preset else (
-        f" · model `{summary['model']}`" if summary.get("model") else "")
-    lines = [f"**Run** `{run}` · **{run_state}**{origin}"]
+    # Names come from files and users (a model name can hold a backtick or markup): escaped, no code spans.
+    origin = f" · from scratch, preset {md_escape(preset)}" if preset else (
+        f" · model {md_escape(summary['model'])}" if summary.get("model") else "")
+    lines = [f"**Run** {md_escape(run)} · **{md_escape(run_state)}**{origin}"]
     if run_state == "queued":
         pos = summary.get("queue_position")
         lines.append("Waiting for the machine (one run trains at a time)"
@@ -146,7 +155,7 @@ def progress_markdown(state: dict | None) -> str:
     if run_state in ("failed", "interrupted"):
         lines.append(error_box(message or run_state))
     elif message:
-        lines.append(f"*{html.escape(message, quote=False)}*")
+        lines.append(f"*{md_escape(message)}*")
     return "  \n".join(lines)
 
 
@@ -423,11 +432,9 @@ def estimate_markdown(estimate: dict | None) -> str:
 def start_failed(exc: Exception, folder: Path | None, what: str) -> list:
     """The message a training tab shows when its Start could not launch the run; the run folder
     made for it (with its copied uploads) is removed. A BadInput is the user's to fix: a toast too."""
-    import gradio as gr
-
     discard_folder(folder)
     if isinstance(exc, BadInput):
-        gr.Warning(str(exc))
+        warn(exc)
         return [error_box(str(exc))]
     log.exception("starting a %s run failed", what)
     return [error_box(f"could not start the run: {type(exc).__name__}: {exc}")]
@@ -487,7 +494,7 @@ class RunControls:
             return error_box("Choose a run first."), gr.update()
         _, error = attempt("resume the run", self.service.resume_run, run)
         if error:
-            gr.Warning(error)
+            warn(error)
             return error_box(error), gr.update()
         return info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
 

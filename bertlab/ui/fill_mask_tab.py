@@ -18,7 +18,7 @@ import gradio as gr
 
 from ..errors import BadInput
 from ..service import AUTO
-from .common import md_escape
+from .common import md_escape, warn
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def create_tab(service) -> dict:
         else:
             view_b = ["", *[gr.update(value=None, visible=False)] * MAX_SLOTS, "", ""]
         if "error" in raw_a:
-            gr.Warning(raw_a["error"])
+            warn(raw_a["error"])
         return [raw, _share_link(request, sentence, name_a, name_b, k), *view_a, *view_b]
 
     predict.click(answer, inputs=[text, model_a, model_b, top_k], outputs=outputs,

@@ -170,15 +170,15 @@ def data_markdown(summary: dict) -> str:
         return ""
     lines = [f"**Data:** {summary.get('train_examples', '?')} training / "
              f"{summary.get('validation_examples', '?')} validation examples from "
-             f"`{summary.get('train_file', '?')}`; validation: {summary.get('validation_file', '?')}"]
-    cols = [f"text `{summary.get('text_column')}`"]
+             f"{common.md_escape(summary.get('train_file', '?'))}; validation: {common.md_escape(summary.get('validation_file', '?'))}"]
+    cols = [f"text {common.md_escape(summary.get('text_column'))}"]
     if summary.get("text_pair_column"):
-        cols.append(f"pair `{summary['text_pair_column']}`")
-    cols.append(f"label `{summary.get('label_column')}`")
+        cols.append(f"pair {common.md_escape(summary['text_pair_column'])}")
+    cols.append(f"label {common.md_escape(summary.get('label_column'))}")
     lines.append("Columns: " + ", ".join(cols))
     counts = summary.get("train_label_counts") or {}
     if counts:
-        lines.append("Labels (training counts): " + ", ".join(f"`{k}` {v}" for k, v in counts.items()))
+        lines.append("Labels (training counts): " + ", ".join(f"{common.md_escape(k)} {v}" for k, v in counts.items()))
     if summary.get("skipped_empty"):
         lines.append(f"Skipped {summary['skipped_empty']} rows with an empty text or label.")
     for notice in summary.get("notices") or []:
@@ -199,7 +199,7 @@ def status_values(service, run: str) -> dict:
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active:
         progress += "  \n**Done.** The model is saved and appears in the model lists as " \
-                    f"`{summary.get('path')}` (sentence classification, and as a base for new runs)."
+                    f"{common.md_escape(summary.get('path'))} (sentence classification, and as a base for new runs)."
     latest = common.status_json(state)
     if details:
         latest["eval_details"] = {k: details[k] for k in ("confusion_matrix", "per_class", "label_names")
@@ -345,7 +345,7 @@ def create_tab(service) -> dict:
             return empty
         result, error = common.attempt("read the file", service.preview_labeled, path)
         if error:
-            gr.Warning(error)
+            common.warn(error)
             return [empty[0], common.error_box(error)] + empty[2:]
         columns = [str(col) for col in result.get("columns", [])]
         rows = result.get("rows", [])
@@ -355,9 +355,9 @@ def create_tab(service) -> dict:
                 + (f", {result['encoding']}" if result.get("encoding") else "")
                 + (f", {result['n_rows']:,} rows" if result.get("n_rows") is not None else "")
                 + ("" if result.get("has_header", True) else ", no header row (columns numbered)")
-                + f". Detected: text `{det.get('text') or '?'}`"
-                + (f", pair `{det['text_pair']}`" if det.get("text_pair") else "")
-                + f", label `{det.get('label') or '?'}` — change them below if they are wrong."]
+                + f". Detected: text {common.md_escape(det.get('text') or '?')}"
+                + (f", pair {common.md_escape(det['text_pair'])}" if det.get("text_pair") else "")
+                + f", label {common.md_escape(det.get('label') or '?')} — change them below if they are wrong."]
         info += [f"*{html.escape(str(n), quote=False)}*" for n in result.get("notices") or []]
         if result.get("problem"):
             info.append(common.error_box(result["problem"]) + " Choose the columns below.")
@@ -393,7 +393,7 @@ def create_tab(service) -> dict:
             return [common.error_box("Training is switched off in this public demo.")] + no_change
         config, error = common.attempt("check the settings", build, values)
         if error:
-            gr.Warning(error)
+            common.warn(error)
             return [common.error_box(error)] + no_change
         folder = None
         try:

@@ -159,7 +159,7 @@ def status_values(service, run: str) -> dict:
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active and summary.get("task") == "pretrain":
         progress += ("  \n**Done.** The model is saved and now appears in the **fill-mask model list** "
-                     f"(Masked-token prediction tab: *Refresh model list*) as `{summary.get('path')}`, "
+                     f"(Masked-token prediction tab: *Refresh model list*) as {common.md_escape(summary.get('path'))}, "
                      "and as a base model for fine-tuning.")
     latest = common.status_json(state)
     latest["sample_predictions"] = common.last_event(events, "eval", "sample_predictions").get(
@@ -290,7 +290,7 @@ def create_tab(service) -> dict:
             return common.error_box(error)
         result, error = common.attempt("build a sample batch", service.preview_pretraining, config)
         if error:
-            gr.Warning(error)
+            common.warn(error)
             return common.error_box(error)
         return batch_html(result)
 
@@ -302,7 +302,7 @@ def create_tab(service) -> dict:
         # Check everything before making a folder or copying a byte.
         _, error = common.attempt("check the settings", build, values)
         if error:
-            gr.Warning(error)
+            common.warn(error)
             return [common.error_box(error)] + no_change
         folder = None
         try:

@@ -40,7 +40,7 @@ def status_values(service, run: str) -> dict:
     editable = not service.demo and bool(state)
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and run_state not in common.ACTIVE:
-        progress += f"  \nModel folder: `{summary.get('path')}/final` (selectable in the model lists)."
+        progress += f"  \nModel folder: {common.md_escape(str(summary.get('path')) + '/final')} (selectable in the model lists)."
     results = (state or {}).get("results") or {}
     pretrain = task == "pretrain"
     # One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
@@ -161,7 +161,7 @@ def create_tab(service) -> dict:
             return "", gr.update()
         _, error = common.attempt("delete the run", service.delete_run, run)
         if error:
-            gr.Warning(error)
+            common.warn(error)
             return common.error_box(error), gr.update()
         return common.info_box(f"Deleted {run} and its files."), ""
 

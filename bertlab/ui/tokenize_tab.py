@@ -11,6 +11,7 @@ import html
 import gradio as gr
 
 from ..errors import BadInput
+from .common import warn
 
 INTRO = """
 **How BERT reads Chinese.** BERT's Chinese vocabulary has one entry per character, so every
@@ -68,11 +69,15 @@ def create_tab(service) -> dict:
     def tokenize(text_v, pair_v, model_v, max_length_v, pad_v, seed_v):
         try:
             length = int(max_length_v) if max_length_v else None
+            try:
+                seed_number = int(seed_v or 0)
+            except (TypeError, ValueError, OverflowError):
+                raise BadInput(f"the masking seed must be a whole number, not {seed_v!r}"[:200]) from None
             view = service.tokenize(text_v or "", pair=pair_v or None, model=model_v or None,
-                                    max_length=length, seed=int(seed_v or 0),
+                                    max_length=length, seed=seed_number,
                                     padding=bool(pad_v and length))
         except BadInput as exc:  # the user's to fix: say so, keep the page serving
-            gr.Warning(str(exc))
+            warn(exc)
             return f"**Cannot tokenize:** {html.escape(str(exc))}", "", "", "", None
         return (render_summary(view), render_bert(view, text_v, pair_v or None),
                 render_jieba(view), render_wwm(view), view)
