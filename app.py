@@ -201,14 +201,19 @@ def refusal_for(method: str, path: str, raw_path: bytes) -> tuple[int, str] | No
 class RequestGuard:
     """ASGI middleware in front of Gradio: refuses `..` paths, remote fetches through /file=,
     request bodies over `max_body_bytes` (except Gradio's upload route, which enforces
-    max_file_size itself), and login attempts after `login_failures` failures within a minute."""
+    max_file_size itself), and login attempts from a client after `login_failures` failures of
+    that client within a minute. With a login, the page a visitor gets before logging in carries
+    no API description (Gradio embeds it in the login page too)."""
 
     def __init__(self, app, max_body_bytes: int, login_failures: int = LOGIN_FAILURES_PER_MINUTE):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.login_failures = login_failures
-        # One global window: behind a share tunnel every visitor has the same address.
-        self.failures: deque[float] = deque()
+        # One window per client address, so a stranger's wrong passwords never lock the real user
+        # out. Behind a share tunnel every visitor arrives from the tunnel's (loopback) address:
+        # there the forwarded-for address names the client. Every client's failures also count
+        # towards a global cap (10x), which bounds guessing through spoofed addresses.
+        self.failures: dict[str, deque[float]] = {}
         self.lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
@@ -219,7 +224,9 @@ class RequestGuard:
         if refusal:
             return await _plain(send, *refusal)
         is_login = method == "POST" and path.rstrip("/").endswith("/login")
-        if is_login and self._recent_failures() >= self.login_failures:
+        client = _client_address(scope)
+        if is_login and (self._recent_failures(client) >= self.login_failures
+                         or self._recent_failures(None) >= 10 * self.login_failures):
             return await _plain(send, 429, "too many failed logins; wait a minute and try again")
         if method in ("POST", "PUT", "PATCH") and not path.rstrip("/").endswith("/upload"):
             body_or_refusal = await self._read_body(scope, receive)
@@ -227,20 +234,30 @@ class RequestGuard:
                 return await _plain(send, *body_or_refusal)
             receive = _replay(body_or_refusal, receive)
         if is_login:
-            send = self._count_failures(send)
+            send = self._count_failures(send, client)
+        if method == "GET" and _is_page(path):
+            send = _without_api_info_before_login(send)
         return await self.app(scope, receive, send)
 
-    def _recent_failures(self) -> int:
+    def _recent_failures(self, client: str | None) -> int:
+        """Failures within the last minute: of `client`, or of everyone (None)."""
         with self.lock:
-            while self.failures and self.failures[0] < time.monotonic() - 60:
-                self.failures.popleft()
-            return len(self.failures)
+            cutoff = time.monotonic() - 60
+            for key in list(self.failures):
+                window = self.failures[key]
+                while window and window[0] < cutoff:
+                    window.popleft()
+                if not window:
+                    del self.failures[key]
+            if client is None:
+                return sum(len(w) for w in self.failures.values())
+            return len(self.failures.get(client, ()))
 
-    def _count_failures(self, send):
+    def _count_failures(self, send, client: str):
         async def wrapped(message):
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 with self.lock:
-                    self.failures.append(time.monotonic())
+                    self.failures.setdefault(client, deque()).append(time.monotonic())
             await send(message)
 
         return wrapped
@@ -263,6 +280,50 @@ class RequestGuard:
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
+
+
+def _client_address(scope) -> str:
+    host = (scope.get("client") or ("?", 0))[0]
+    if host in ("127.0.0.1", "::1", "localhost"):
+        for name, value in scope.get("headers") or []:
+            if name == b"x-forwarded-for" and value:
+                return value.decode("latin-1").split(",")[0].strip() or host
+    return host
+
+
+def _is_page(path: str) -> bool:
+    """The routes that render the page's HTML (the root, or a page under it), not API or files."""
+    return path in ("", "/") or (path.endswith("/") and "gradio_api" not in path and "/file" not in path)
+
+
+_API_INFO = re.compile(rb"(<script>window\.gradio_api_info = ).*?(;</script>)", re.S)
+
+
+def _without_api_info_before_login(send):
+    """Gradio renders the login page with the full API description (endpoint names, run ids in
+    examples) while /gradio_api/info answers 401: before a login, that script is emptied."""
+    held: dict = {}
+    chunks: list[bytes] = []
+
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            held["start"] = message
+            return
+        if message["type"] != "http.response.body":
+            return await send(message)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        if re.search(rb'"auth_required":\s*true', body):
+            body = _API_INFO.sub(rb"\1null\2", body)
+        start = dict(held["start"])
+        start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        start["headers"].append((b"content-length", str(len(body)).encode()))
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
 
 
 def _replay(body: bytes, receive):
@@ -289,6 +350,9 @@ async def _plain(send, status: int, text: str) -> None:
 # ------------------------------------------------------------------------------ launch
 
 
+SESSION_CAPACITY = 100
+
+
 def launch_options(demo, *, host: str, port: int | None, auth, demo_mode: bool,
                    login_failures: int = LOGIN_FAILURES_PER_MINUTE) -> dict:
     """The keyword arguments for demo.launch(): bind, login, file policy, size caps."""
@@ -306,6 +370,11 @@ def launch_options(demo, *, host: str, port: int | None, auth, demo_mode: bool,
         # Fewer routes on a shared page: no traffic monitor, no MCP tools, no Gradio run-history
         # page (bertlab has its own Runs tab).
         enable_monitoring=False, mcp_server=False, run_history=False, ssr_mode=False,
+        # Gradio keeps each session's component updates in memory (measured: 200 sessions held
+        # 101 MB, ~0.5 MB a fill-mask visitor) for up to 10,000 sessions by default: far more than
+        # a lab or a demo has open at once. The oldest sessions' state goes first;
+        # `benchmarks/load.py --new-sessions N` measures the page's growth.
+        state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [Middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES[demo_mode],
                                               login_failures=login_failures)]},
         prevent_thread_lock=True, quiet=True, theme=_theme(),

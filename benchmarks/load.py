@@ -11,6 +11,7 @@ loopback addresses are accepted.
     python benchmarks/load.py --clients 16 --duration 30
     python benchmarks/load.py --url http://127.0.0.1:7860/ --fill-model my-run --classify-model my-run
     python benchmarks/load.py --tiny --json           # tiny random models: serving overhead only
+    python benchmarks/load.py --tiny --new-sessions 10000  # + server memory after 10,000 new sessions
 
 Models: bertlab's defaults (`default` for fill-mask, `default-sentiment` for classification); one
 that cannot be loaded here (no masked-LM head yet, not installed) is replaced by a tiny random
@@ -65,6 +66,9 @@ def parse_args(argv=None):
     parser.add_argument("--tiny", action="store_true", help="use tiny random models for both")
     parser.add_argument("--demo", action="store_true", help="start the page in public demo mode")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--new-sessions", type=int, default=0,
+                        help="afterwards, N one-request sessions (each a new visitor) and the page's memory "
+                             "growth over them (needs the page started here)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.duration <= 0 or args.max_requests < 1:
         parser.error("--clients, --duration and --max-requests must be positive")
@@ -178,7 +182,8 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, fill_mo
                 else:
                     label, message = client.predict(REVIEWS[(index + n) % len(REVIEWS)], "", classify_model,
                                                     api_name="/classify")
-                    if message or not label:
+                    # The page says which model answered; a refusal starts "**Cannot classify".
+                    if message.startswith("**Cannot") or not label:
                         error = message or "no label"
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
@@ -217,6 +222,40 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, fill_mo
     return report
 
 
+def new_sessions_memory(url: str, count: int, fill_model: str, workers: int = 8) -> dict:
+    """`count` visitors that each make one fill-mask request in a session of their own (the call
+    API starts a new session per call), and how much this process (the page) grew meanwhile."""
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import psutil
+
+    process = psutil.Process()
+    gc.collect()
+    start_rss = process.memory_info().rss
+    errors = 0
+
+    def visit(i: int) -> bool:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            event = http.post("gradio_api/call/fill_mask",
+                              json={"data": [SENTENCES[i % len(SENTENCES)], fill_model, "", 3]})
+            if event.status_code != 200:
+                return False
+            answer = http.get(f"gradio_api/call/fill_mask/{event.json()['event_id']}")
+            return answer.status_code == 200 and "event: complete" in answer.text
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        for ok in pool.map(visit, range(count)):
+            errors += not ok
+    gc.collect()
+    grown = process.memory_info().rss - start_rss
+    return {"sessions": count, "errors": errors, "seconds": round(time.perf_counter() - started, 1),
+            "rss_start_mb": round(start_rss / 2**20, 1), "rss_growth_mb": round(grown / 2**20, 1),
+            "growth_per_1000_sessions_mb": round(grown / 2**20 / count * 1000, 2)}
+
+
 def print_report(report: dict, notes: list[str]) -> None:
     print(f"load: {report['clients']} clients for {report['duration_s']} s against {report['url']}")
     print(f"models: fill-mask {report['fill_model']}, classify {report['classify_model']}")
@@ -237,6 +276,11 @@ def print_report(report: dict, notes: list[str]) -> None:
                   "one client alone")
     for error in report["first_errors"]:
         print(f"error: {error[:300]}")
+    fresh = report.get("new_sessions")
+    if fresh:
+        print(f"{fresh['sessions']:,} new sessions ({fresh['errors']} errors, {fresh['seconds']} s): the page grew "
+              f"{fresh['rss_growth_mb']:,.1f} MB from {fresh['rss_start_mb']:,.0f} MB "
+              f"({fresh['growth_per_1000_sessions_mb']} MB per 1,000 sessions)")
 
 
 def main(argv=None) -> int:
@@ -260,6 +304,8 @@ def main(argv=None) -> int:
             # concurrency buys (and what it costs each user in latency).
             single = run_load(url, 1, min(5.0, args.duration / 3), args.max_requests, fill, classify)
             report = run_load(url, args.clients, args.duration, args.max_requests, fill, classify)
+            if args.new_sessions and demo is not None:
+                report["new_sessions"] = new_sessions_memory(url, args.new_sessions, fill)
         finally:
             if demo is not None:
                 with contextlib.redirect_stdout(io.StringIO()):  # keep --json output clean

@@ -119,6 +119,10 @@ def test_without_login_nothing_answers(site):
         status, body = raw_get(site.port, path)
         assert status == 401, (path, status)
         assert not leaked(body)
+    # The page itself answers with the login form, and nothing of the API (endpoints, run ids).
+    status, page = raw_get(site.port, "/")
+    assert status == 200 and b"window.gradio_api_info = null;" in page
+    assert RUN.encode() not in page and b"classify" not in page
     response = httpx.post(f"{site.url}gradio_api/call/classify", json={"data": ["hi", "", RUN]}, timeout=10)
     assert response.status_code == 401
     assert httpx.post(f"{site.url}gradio_api/upload", files={"files": ("a.txt", b"x")},
@@ -133,6 +137,11 @@ def test_without_login_nothing_answers(site):
 
 
 # ------------------------------------------------------------------------------ what is served
+
+
+def test_after_login_the_page_carries_its_api_description(site, cookie):
+    status, page = raw_get(site.port, "/", cookie=cookie)
+    assert status == 200 and b"window.gradio_api_info = null;" not in page and b"/classify" in page
 
 
 def test_model_zip_and_predictions_csv_download(site, cookie, tmp_path):
@@ -284,7 +293,8 @@ def test_guard_refuses_dot_dot_and_remote_fetches(raw, refused):
     assert (result[0] if result else None) == refused
 
 
-def asgi_call(guard, method: str, path: str, body: bytes = b"", chunks: int = 1):
+def asgi_call(guard, method: str, path: str, body: bytes = b"", chunks: int = 1, client: str = "10.0.0.1",
+              headers: list | None = None):
     """Drive the guard like a server would; returns (status, body)."""
     pieces = [body[i::chunks] for i in range(chunks)] if body else [b""]
     messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1}
@@ -297,7 +307,8 @@ def asgi_call(guard, method: str, path: str, body: bytes = b"", chunks: int = 1)
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "headers": []}
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "headers": headers or [],
+             "client": (client, 40000)}
     asyncio.run(guard(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -325,3 +336,12 @@ def test_guard_caps_bodies_and_stops_login_floods():
     status, body = asgi_call(guard, "POST", "/login", b"good")
     assert status == 429 and b"too many failed logins" in body
     assert asgi_call(guard, "GET", "/config")[0] == 200  # only logins wait
+    # A stranger's wrong passwords do not lock out the real user, who logs in from elsewhere
+    # (directly, or through the share tunnel, which forwards the visitor's address).
+    assert asgi_call(guard, "POST", "/login", b"good", client="10.0.0.2")[0] == 200
+    tunnel = [(b"x-forwarded-for", b"203.0.113.7")]
+    assert asgi_call(guard, "POST", "/login", b"good", client="127.0.0.1", headers=tunnel)[0] == 200
+    # Guessing from ever new (spoofed) addresses meets a global cap.
+    for n in range(30):
+        asgi_call(guard, "POST", "/login", b"bad", client=f"10.1.0.{n}")
+    assert asgi_call(guard, "POST", "/login", b"good", client="10.0.0.3")[0] == 429

@@ -9,7 +9,7 @@ def add_arguments(parser):
     parser.add_argument("text", help='the text to tokenize ("-" reads it from standard input)')
     parser.add_argument("--pair", default=None, help="an optional second sentence (token type id 1)")
     parser.add_argument("--model", default="default-chinese",
-                        help="tokenizer to use: default-chinese (built offline), a local folder, a run, "
+                        help="tokenizer to use: default-chinese (the Chinese default model's), a local folder, a run, "
                              "or a hub id such as bert-base-chinese (default: %(default)s)")
     parser.add_argument("--max-length", type=int, default=None,
                         help="truncate to this many tokens, special tokens included")

@@ -21,8 +21,9 @@ Word segmentation (jieba) is **not** what BERT sees. It is what *whole-word mask
 pre-training example is masked, all characters of a word such as 北京 are masked together, so the
 model cannot guess one half of a word from the other (Chinese-BERT-wwm).
 
-The default vocabulary, `default-chinese`, is built offline by bertlab (every character jieba knows,
-ASCII, punctuation, full-width forms, English pieces); `bert-base-chinese` works too when it is cached.
+The default vocabulary is `default-chinese`'s: bertlab built it offline (every character jieba knows,
+ASCII, punctuation, full-width forms, English pieces) and pre-trained the `default-chinese` masked-LM on
+it, so what you see here is exactly what that model reads. `bert-base-chinese` works too when it is cached.
 """
 
 EXAMPLES = [
