@@ -180,7 +180,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=PARTS, help="parts to run (default: all)")
     parser.add_argument("--snapshots", help="folder of step-N.safetensors checkpoints: cloze along training")
-    parser.add_argument("--no-random-init", action="store_true", help="skip the random-init comparisons")
+    parser.add_argument("--start", choices=["both", "default-chinese", "random"], default="both",
+                        help="fine-tune from default-chinese, from random init, or both (default)")
     parser.add_argument("--keep", help="keep the fine-tuning run folders here (default: a temporary folder)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -200,13 +201,14 @@ def main() -> int:
             if part not in parts:
                 continue
             train, dev = chnsenticorp(2000 if part.endswith("2000") else None)
-            rows.append(finetune("default-chinese", train, dev, SETTINGS[part], work, part))
-            print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
-            if not args.no_random_init:
+            if args.start in ("both", "default-chinese"):
+                rows.append(finetune("default-chinese", train, dev, SETTINGS[part], work, part))
+                print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+            if args.start in ("both", "random"):
                 rows.append(finetune(random_init_copy(work / "random"), train, dev, SETTINGS[part], work,
                                      part + "-random"))
-            print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
-        if "tnews" in parts:
+                print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+        if "tnews" in parts and args.start != "random":
             train, dev = tnews()
             rows.append(finetune("default-chinese", train, dev, SETTINGS["tnews"], work, "tnews"))
     if args.json:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInput
+from .events import SUMMARY_METRICS
 
 STATES = ("queued", "running", "finished", "failed", "stopped", "interrupted")
 
@@ -249,7 +250,7 @@ def run_summary(folder: Path) -> dict[str, Any]:
            "model": config.get("model") or "default", "step": progress.get("step"),
            "total_steps": progress.get("total_steps"), "loss": last.get("loss"),
            "has_final": (folder / "final" / "config.json").exists(), "created": status.get("created")}
-    for key in ("eval_accuracy", "eval_f1", "eval_mlm_accuracy", "eval_nsp_accuracy"):
+    for key, _ in SUMMARY_METRICS:
         if key in results:
             row[key] = results[key]
     if config_problem:

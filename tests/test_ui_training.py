@@ -135,7 +135,7 @@ def test_finetune_streams_finishes_queues_stops_and_deletes(runs_dir, make_tiny_
             handle_file(str(data)), "", api_name="/finetune_preview"))
         assert (text_col, pair_col, label_col) == ("review", "-", "sentiment")
         assert table["headers"] == ["review", "sentiment"] and len(table["data"]) >= 5
-        assert "`review`" in info and "`sentiment`" in info
+        assert "**review**" in info and "**sentiment**" in info
 
         # Bad settings are refused with the field named, and nothing starts.
         message, _, _ = page.client.predict(*_finetune_form(handle_file(str(data)), model, lr=-1),
@@ -370,6 +370,21 @@ def test_status_line_curves_and_runs_table():
     assert "accuracy 0.9000" in table.iloc[0]["metrics"] and table.iloc[1]["state"] == "queued (#1)"
     assert common.newest_active(rows) == "new" and common.newest_active(rows, "finetune") == "mid"
     assert [value for _, value in common.run_choices(rows, "finetune")] == ["mid", "old"]
+
+
+def test_runs_table_shows_pretraining_accuracy_from_a_real_summary(runs_dir):
+    """The table reads what run_summary writes: a finished pre-training run's MLM and NSP
+    accuracy (results.json's eval_mlm_accuracy / eval_nsp_accuracy) appear in its metrics cell."""
+    from bertlab import runs
+    from bertlab.config import TrainConfig
+
+    folder = runs_dir / "20240101-000000-pretrain-abcd"
+    TrainConfig(task="pretrain", out=str(folder)).save(folder / "run_config.json")
+    runs.write_status(folder, "finished", "finished 80 steps", pid=None)
+    runs.atomic_write_json(folder / "results.json", {"step": 80, "eval_mlm_accuracy": 0.4321,
+                                                     "eval_nsp_accuracy": 0.75})
+    table = common.runs_frame(runs.list_runs())
+    assert "MLM acc 0.4321" in table.iloc[0]["metrics"] and "NSP acc 0.7500" in table.iloc[0]["metrics"]
 
 
 def test_sample_batch_and_confusion_matrix_rendering():

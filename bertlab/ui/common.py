@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..errors import BadInput
+from ..events import SUMMARY_METRICS
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +266,7 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
         step = ""
         if r.get("step") or r.get("total_steps"):
             step = f"{r.get('step') or 0} / {r.get('total_steps') or '?'}"
-        metrics = ", ".join(f"{name} {_fmt(r[key])}" for key, name in
-                            (("eval_accuracy", "accuracy"), ("eval_f1", "F1"), ("mlm_accuracy", "MLM acc"))
+        metrics = ", ".join(f"{name} {_fmt(r[key])}" for key, name in SUMMARY_METRICS
                             if isinstance(r.get(key), (int, float)))
         state = r.get("state") or "?"
         if state == "queued" and r.get("queue_position"):
@@ -277,7 +277,11 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _newest_first(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (r.get("created") or 0, r.get("run") or ""), reverse=True)
+    def created(row) -> float:  # a damaged status.json can hold anything there
+        value = row.get("created")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+    return sorted(rows, key=lambda r: (created(r), str(r.get("run") or "")), reverse=True)
 
 
 def run_choices(rows: list[dict], task: str | None = None, with_state: bool = False) -> list[tuple[str, str]]:

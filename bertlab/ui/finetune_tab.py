@@ -171,14 +171,14 @@ def data_markdown(summary: dict) -> str:
     lines = [f"**Data:** {summary.get('train_examples', '?')} training / "
              f"{summary.get('validation_examples', '?')} validation examples from "
              f"{common.md_escape(summary.get('train_file', '?'))}; validation: {common.md_escape(summary.get('validation_file', '?'))}"]
-    cols = [f"text {common.md_escape(summary.get('text_column'))}"]
+    cols = [f"text **{common.md_escape(summary.get('text_column'))}**"]
     if summary.get("text_pair_column"):
-        cols.append(f"pair {common.md_escape(summary['text_pair_column'])}")
-    cols.append(f"label {common.md_escape(summary.get('label_column'))}")
+        cols.append(f"pair **{common.md_escape(summary['text_pair_column'])}**")
+    cols.append(f"label **{common.md_escape(summary.get('label_column'))}**")
     lines.append("Columns: " + ", ".join(cols))
     counts = summary.get("train_label_counts") or {}
     if counts:
-        lines.append("Labels (training counts): " + ", ".join(f"{common.md_escape(k)} {v}" for k, v in counts.items()))
+        lines.append("Labels (training counts): " + ", ".join(f"**{common.md_escape(k)}** {v}" for k, v in counts.items()))
     if summary.get("skipped_empty"):
         lines.append(f"Skipped {summary['skipped_empty']} rows with an empty text or label.")
     for notice in summary.get("notices") or []:
@@ -355,9 +355,9 @@ def create_tab(service) -> dict:
                 + (f", {result['encoding']}" if result.get("encoding") else "")
                 + (f", {result['n_rows']:,} rows" if result.get("n_rows") is not None else "")
                 + ("" if result.get("has_header", True) else ", no header row (columns numbered)")
-                + f". Detected: text {common.md_escape(det.get('text') or '?')}"
-                + (f", pair {common.md_escape(det['text_pair'])}" if det.get("text_pair") else "")
-                + f", label {common.md_escape(det.get('label') or '?')} — change them below if they are wrong."]
+                + f". Detected: text **{common.md_escape(det.get('text') or '?')}**"
+                + (f", pair **{common.md_escape(det['text_pair'])}**" if det.get("text_pair") else "")
+                + f", label **{common.md_escape(det.get('label') or '?')}** — change them below if they are wrong."]
         info += [f"*{html.escape(str(n), quote=False)}*" for n in result.get("notices") or []]
         if result.get("problem"):
             info.append(common.error_box(result["problem"]) + " Choose the columns below.")
