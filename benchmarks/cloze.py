@@ -94,22 +94,27 @@ def whole_word_candidates(result, k: int) -> list[str]:
     return words
 
 
-def score(model_name: str, verbose: bool = False) -> dict:
+def score(model_name: str, verbose: bool = False, loaded=None, items=None, candidates=None) -> dict:
+    """top-1 / top-5 of a masked-LM over cloze `items` ([(sentence, accepted answers)], default
+    CLOZE); `candidates(result, k)` picks the predictions that can fill the blank (default: whole
+    words). `loaded`: an already loaded model (else `model_name` is loaded)."""
     from bertlab.fill_mask import fill_mask
     from bertlab.models import load_model
 
-    loaded = load_model(model_name, head="masked-lm", task="fill-mask")
+    items = CLOZE if items is None else items
+    candidates = candidates or whole_word_candidates
+    loaded = loaded or load_model(model_name, head="masked-lm", task="fill-mask")
     top1 = top5 = 0
     misses = []
     start = time.perf_counter()
-    for sentence, answers in CLOZE:
+    for sentence, answers in items:
         result = fill_mask(sentence, loaded, top_k=15, joint=False, attention=False)
-        words = whole_word_candidates(result, 5)
+        words = candidates(result, 5)
         top1 += bool(words) and words[0] in answers
         top5 += any(w in answers for w in words)
         if not any(w in answers for w in words):
             misses.append((sentence, words))
-    n = len(CLOZE)
+    n = len(items)
     out = {"model": model_name, "n": n, "top1": top1 / n, "top5": top5 / n,
            "seconds": round(time.perf_counter() - start, 2)}
     if verbose:
@@ -124,14 +129,17 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list the misses")
     args = parser.parse_args()
-    rows = [score(m, args.verbose) for m in (args.model or ["default"])]
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        print(f"{'model':50} {'n':>4} {'top-1':>7} {'top-5':>7}")
-        for r in rows:
-            print(f"{r['model'][:50]:50} {r['n']:>4} {r['top1']:>7.1%} {r['top5']:>7.1%}")
+    print_rows([score(m, args.verbose) for m in (args.model or ["default"])], args.json)
     return 0
+
+
+def print_rows(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    print(f"{'model':50} {'n':>4} {'top-1':>7} {'top-5':>7}")
+    for r in rows:
+        print(f"{r['model'][:50]:50} {r['n']:>4} {r['top1']:>7.1%} {r['top5']:>7.1%}")
 
 
 if __name__ == "__main__":

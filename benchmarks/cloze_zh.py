@@ -13,12 +13,11 @@ sentence occurs in it). Reports top-1 and top-5 accuracy over single-character p
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CLOZE_ZH: list[tuple[str, set[str]]] = [
     ("北京是中国的首[MASK]。", {"都"}),
@@ -101,27 +100,9 @@ def single_characters(result, k: int) -> list[str]:
 
 
 def score(model_name: str, verbose: bool = False, loaded=None) -> dict:
-    from bertlab.fill_mask import fill_mask
-    from bertlab.models import load_model
+    from cloze import score as cloze_score
 
-    loaded = loaded or load_model(model_name, head="masked-lm", task="fill-mask")
-    top1 = top5 = 0
-    misses = []
-    start = time.perf_counter()
-    for sentence, answers in CLOZE_ZH:
-        result = fill_mask(sentence, loaded, top_k=15, joint=False, attention=False)
-        chars = single_characters(result, 5)
-        top1 += bool(chars) and chars[0] in answers
-        top5 += any(c in answers for c in chars)
-        if not any(c in answers for c in chars):
-            misses.append((sentence, chars))
-    n = len(CLOZE_ZH)
-    out = {"model": model_name, "n": n, "top1": top1 / n, "top5": top5 / n,
-           "seconds": round(time.perf_counter() - start, 2)}
-    if verbose:
-        for sentence, chars in misses:
-            print(f"  miss: {sentence:30} -> {' '.join(chars)}", file=sys.stderr)
-    return out
+    return cloze_score(model_name, verbose, loaded=loaded, items=CLOZE_ZH, candidates=single_characters)
 
 
 def check_corpus(path: str) -> list[str]:
@@ -148,13 +129,9 @@ def main() -> int:
         print(f"{len(found)} of {len(CLOZE_ZH)} sentences occur in {args.check_corpus}" +
               "".join(f"\n  {s}" for s in found))
         return 1 if found else 0
-    rows = [score(m, args.verbose) for m in (args.model or ["default-chinese"])]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    else:
-        print(f"{'model':50} {'n':>4} {'top-1':>7} {'top-5':>7}")
-        for r in rows:
-            print(f"{r['model'][:50]:50} {r['n']:>4} {r['top1']:>7.1%} {r['top5']:>7.1%}")
+    from cloze import print_rows
+
+    print_rows([score(m, args.verbose) for m in (args.model or ["default-chinese"])], args.json)
     return 0
 
 

@@ -372,6 +372,15 @@ def test_status_line_curves_and_runs_table():
     assert [value for _, value in common.run_choices(rows, "finetune")] == ["mid", "old"]
 
 
+def test_a_run_stopped_part_way_says_so_and_names_no_server_path():
+    stopped = common.saved_model_note({"run": "r1", "state": "stopped", "step": 23, "total_steps": 100,
+                                       "path": "/srv/secret/runs/r1"}, "in the model lists")
+    assert "Stopped at step 23 of 100" in stopped and "Resume" in stopped and "Done" not in stopped
+    assert "/srv" not in stopped and "**r1**" in stopped
+    done = common.saved_model_note({"run": "r2", "state": "finished", "step": 100, "total_steps": 100}, "here")
+    assert done.strip().startswith("**Done.**") and "**r2**" in done
+
+
 def test_runs_table_shows_pretraining_accuracy_from_a_real_summary(runs_dir):
     """The table reads what run_summary writes: a finished pre-training run's MLM and NSP
     accuracy (results.json's eval_mlm_accuracy / eval_nsp_accuracy) appear in its metrics cell."""

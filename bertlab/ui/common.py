@@ -51,6 +51,18 @@ def md_escape(text: str) -> str:
 # ---------------------------------------------------------------------------------- messages
 
 
+def saved_model_note(summary: dict, where: str) -> str:
+    """The line under a finished or stopped run that has a model: what it is and where it is
+    listed (by run id, never a server path). A run stopped part-way says so, and that Resume
+    continues it."""
+    run = md_escape(summary.get("run") or "?")
+    step, total = summary.get("step"), summary.get("total_steps")
+    if summary.get("state") == "stopped" and step and total and step < total:
+        return (f"  \n**Stopped at step {step} of {total}** ({step / total:.0%}). The model as it was then is saved "
+                f"and listed as **{run}** {where}; **Resume** continues the run from step {step}.")
+    return f"  \n**Done.** The model is saved and listed as **{run}** {where}."
+
+
 def error_box(message: str) -> str:
     """A visible, escaped error line for a gr.Markdown."""
     return f"> ⚠️ **{html.escape(str(message), quote=False)}**" if message else ""

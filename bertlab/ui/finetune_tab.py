@@ -198,8 +198,8 @@ def status_values(service, run: str) -> dict:
     active = run_state in common.ACTIVE
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active:
-        progress += "  \n**Done.** The model is saved and appears in the model lists as " \
-                    f"{common.md_escape(summary.get('path'))} (sentence classification, and as a base for new runs)."
+        progress += common.saved_model_note(summary, "in the model lists (sentence classification, and as a "
+                                                     "base for new runs)")
     latest = common.status_json(state)
     if details:
         latest["eval_details"] = {k: details[k] for k in ("confusion_matrix", "per_class", "label_names")

@@ -158,9 +158,8 @@ def status_values(service, run: str) -> dict:
     active = run_state in common.ACTIVE
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and not active and summary.get("task") == "pretrain":
-        progress += ("  \n**Done.** The model is saved and now appears in the **fill-mask model list** "
-                     f"(Masked-token prediction tab: *Refresh model list*) as {common.md_escape(summary.get('path'))}, "
-                     "and as a base model for fine-tuning.")
+        progress += common.saved_model_note(summary, "in the fill-mask model list (Masked-token prediction "
+                                                     "tab) and as a base model for fine-tuning")
     latest = common.status_json(state)
     latest["sample_predictions"] = common.last_event(events, "eval", "sample_predictions").get(
         "sample_predictions", [])

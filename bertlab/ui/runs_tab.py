@@ -40,7 +40,7 @@ def status_values(service, run: str) -> dict:
     editable = not service.demo and bool(state)
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and run_state not in common.ACTIVE:
-        progress += f"  \nModel folder: {common.md_escape(str(summary.get('path')) + '/final')} (selectable in the model lists)."
+        progress += common.saved_model_note(summary, "in the model lists")
     results = (state or {}).get("results") or {}
     pretrain = task == "pretrain"
     # One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
