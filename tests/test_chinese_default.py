@@ -37,9 +37,10 @@ def test_default_chinese_is_a_masked_lm_with_a_chinese_vocabulary():
 def test_default_chinese_answers_chinese_cloze_offline(service):
     """A regression guard on sentences the shipped model gets in its top 5 (the overall figures are
     in benchmarks/chinese_default.py and the README)."""
-    cases = {"北京是中国的首[MASK]。": {"都"},
-             "他每天坐公共汽[MASK]上班。": {"车"},
-             "我们一起去看电[MASK]吧。": {"影", "视"}}
+    cases = {"中国的首都是北[MASK]。": {"京"},
+             "这家酒店的服务态[MASK]很好。": {"度"},
+             "我们应该保护环[MASK]。": {"境"},
+             "他把钱存进了银[MASK]。": {"行"}}
     for text, answers in cases.items():
         result = service.fill_mask(text, top_k=5)  # no model: routed by language
         assert result["model"] == "default-chinese"

@@ -161,7 +161,8 @@ def _share_link(request: gr.Request | None, text: str, model: str, compare: str,
         base = f"{parts.scheme}://{parts.netloc}{parts.path}"
     query_string = urlencode(query, errors="replace")  # a lone surrogate must not crash the answer
     url = f"{base}?{query_string}"
-    return f"Link to this result: [{url}]({url})"
+    # A short label: the URL of a long sentence is kilobytes of text (right-click copies the link).
+    return f"[Link to this result]({url}) (the sentence, model and top-k travel in it)"
 
 
 # -------------------------------------------------------------------------------- the tab
@@ -186,7 +187,9 @@ def create_tab(service) -> dict:
                               "English; or a default, a finished run, a folder or a hub id", scale=3)
         model_b = gr.Dropdown(choices=[""] + choices, value="", allow_custom_value=True,
                               label="Compare with (optional)",
-                              info="a second model on the same sentence, side by side", scale=3)
+                              info="a second model on the same sentence, side by side: the other default, a "
+                              "finished pre-training run, or a hub id such as bert-base-uncased when online",
+                              scale=3)
         top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k", scale=2)
         refresh = gr.Button("Refresh model list", size="sm", scale=1)
     predict = gr.Button("Predict", variant="primary")
