@@ -381,6 +381,14 @@ def test_a_run_stopped_part_way_says_so_and_names_no_server_path():
     assert done.strip().startswith("**Done.**") and "**r2**" in done
 
 
+def test_status_and_error_lines_render_names_as_text():
+    """A failed run's message or a start error carries the model name the user (or a link) gave:
+    it must not become a link, an image or a code span in the page."""
+    hostile = "m` <img src=x> [log in](http://127.0.0.1:9/)"
+    for shown in (common.error_box(f"model {hostile!r} not found"), common.info_box(hostile)):
+        assert "<img" not in shown and "](http" not in shown.replace("\\](http", "") and "\\`" in shown, shown
+
+
 def test_runs_table_shows_pretraining_accuracy_from_a_real_summary(runs_dir):
     """The table reads what run_summary writes: a finished pre-training run's MLM and NSP
     accuracy (results.json's eval_mlm_accuracy / eval_nsp_accuracy) appear in its metrics cell."""

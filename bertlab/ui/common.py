@@ -64,12 +64,13 @@ def saved_model_note(summary: dict, where: str) -> str:
 
 
 def error_box(message: str) -> str:
-    """A visible, escaped error line for a gr.Markdown."""
-    return f"> ⚠️ **{html.escape(str(message), quote=False)}**" if message else ""
+    """A visible, escaped error line for a gr.Markdown (a message can carry a model name or a
+    file's text: no HTML, links or code spans from it)."""
+    return f"> ⚠️ **{md_escape(message)}**" if message else ""
 
 
 def info_box(message: str) -> str:
-    return f"> {html.escape(str(message), quote=False)}" if message else ""
+    return f"> {md_escape(message)}" if message else ""
 
 
 def attempt(what: str, fn: Callable, *args, **kwargs) -> tuple[Any, str | None]:
