@@ -172,6 +172,14 @@ def language_hint(tokenizer, text: str, task: str) -> str:
             f"characters ({unknown} of the {len(chars)} here are [UNK] to it); for Chinese text choose {better}")
 
 
+def with_language_hint(result: dict[str, Any], tokenizer, text: str, task: str) -> dict[str, Any]:
+    """`result` (a fill-mask or classification answer) with the language hint among its notices."""
+    hint = language_hint(tokenizer, text, task)
+    if hint:
+        result.setdefault("notices", []).append(hint)
+    return result
+
+
 # A Chinese BERT's vocabulary holds thousands of characters (bert-base-chinese ~21k, default-chinese ~20k).
 MIN_CHINESE_VOCABULARY = 2000
 _chinese_counts: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()

@@ -11,9 +11,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-# Re-exported for the page (which imports nothing else of the backend): the model name that means
-# "the default for the text's language". bertlab.models imports no torch at import time.
-from .models import AUTO  # noqa: F401
+# Also for the page (which imports nothing else of the backend): the model name that means "the
+# default for the text's language". bertlab.models imports no torch at import time.
+from .models import AUTO
 
 
 class Service:
@@ -88,21 +88,21 @@ class Service:
         """No model (or "auto"): the default for the text's language; the answer's "model" says
         which one answered, and a model that cannot read Chinese text adds a hint naming one that can."""
         from .fill_mask import fill_mask
-        from .models import default_for
+        from .models import default_for, with_language_hint
 
         self.check_text(text)
         self.check_model(model, "fill-mask")
         loaded = self.model(default_for("fill-mask", text, model), "masked-lm", "fill-mask")
-        return _with_language_hint(fill_mask(text, loaded, **kwargs), loaded, text, "fill-mask")
+        return with_language_hint(fill_mask(text, loaded, **kwargs), loaded.tokenizer, text, "fill-mask")
 
     def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
         from .inference import classify
-        from .models import default_for
+        from .models import default_for, with_language_hint
 
         self.check_text(text, pair)
         self.check_model(model, "classify")
         loaded = self.model(default_for("classify", text, model), "classification", "classify")
-        return _with_language_hint(classify(text, loaded, pair=pair), loaded, text, "classify")
+        return with_language_hint(classify(text, loaded, pair=pair), loaded.tokenizer, text, "classify")
 
     def classify_file(self, path: str, model: str | None = None, text_column: str = "",
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class Service:
         downloads on a stranger's request."""
         from .errors import BadInput
 
-        if self.demo and name and name != "auto" and name not in self.model_choices(task):
+        if self.demo and name and name != AUTO and name not in self.model_choices(task):
             raise BadInput(f"model {name!r} is not offered in this demo; choose one from the list")
 
     def _run_folder(self, run: str) -> str:
@@ -235,12 +235,3 @@ class Service:
         from . import runs
 
         runs.delete_run(self._run_folder(run))
-
-
-def _with_language_hint(result: dict[str, Any], loaded, text: str, task: str) -> dict[str, Any]:
-    from .models import language_hint
-
-    hint = language_hint(loaded.tokenizer, text, task)
-    if hint:
-        result.setdefault("notices", []).append(hint)
-    return result

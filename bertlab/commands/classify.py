@@ -22,25 +22,23 @@ def run(args) -> int:
     from ..cli import print_json
     from ..errors import BadInput
     from ..inference import classify, classify_file
-    from ..models import default_for, language_hint, load_model
+    from ..models import default_for, load_model, with_language_hint
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
     name = default_for("classify", args.text, args.model)
     loaded = load_model(name, head="classification", task="classify")
     if args.text:
-        result = classify(args.text, loaded, pair=args.pair)
-        hint = language_hint(loaded.tokenizer, args.text, "classify")
-        if hint:
-            result["notices"] = [hint]
+        result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
+                                    "classify")
         if args.json:
             print_json(result)
         else:
             for item in result["scores"]:
                 print(f"{item['label']:20} {item['score']:.4f}")
             print(f"model: {result['model']}")
-            if hint:
-                print(f"note: {hint}")
+            for notice in result.get("notices") or []:
+                print(f"note: {notice}")
         return 0
     result = classify_file(args.input_file, loaded, args.text_column, args.text_pair_column, args.output)
     if args.json:

@@ -55,7 +55,7 @@ def run(args) -> int:
     from transformers.utils import logging as hf_logging
 
     from ..fill_mask import fill_mask
-    from ..models import default_for, language_hint, load_model
+    from ..models import default_for, load_model, with_language_hint
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every answer
     # Once, for every line; with no --model, the default for the language of the input as a whole.
@@ -67,9 +67,7 @@ def run(args) -> int:
         try:
             result = fill_mask(text, loaded, top_k=args.top_k, targets=targets, joint=True,
                                attention=False)
-            hint = language_hint(loaded.tokenizer, text, "fill-mask")
-            if hint:
-                result.setdefault("notices", []).append(hint)
+            with_language_hint(result, loaded.tokenizer, text, "fill-mask")
         except BadInput as exc:
             if not args.input_file:
                 raise
