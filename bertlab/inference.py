@@ -48,25 +48,42 @@ def classify(text: str, loaded, pair: str | None = None) -> dict[str, Any]:
 
 def classify_file(path: str, loaded, text_column: str = "", text_pair_column: str = "-",
                   output: str | None = None) -> dict[str, Any]:
-    """Predict every row of a file; with `output`, write a predictions CSV (formula-like cells
-    neutralised so a spreadsheet shows them as text)."""
-    from .labeled_data import read_texts, write_predictions_csv
+    """Predict every row of a file (see classify_table)."""
+    from .labeled_data import read_to_classify
 
-    texts, pairs = read_texts(path, text_column=text_column, text_pair_column=text_pair_column)
-    probs = predict_probs(texts, pairs, loaded)
+    return classify_table(read_to_classify(path, text_column, text_pair_column), loaded, output)
+
+
+def classify_table(found, loaded, output: str | None = None) -> dict[str, Any]:
+    """Predict every row of a file read by labeled_data.read_to_classify. Each result row keeps all
+    of the row's own columns (an id, a gold label, anything), so predictions can be joined back,
+    followed by the prediction: `label`, `score` and one `p_<label>` per class (prefixed
+    `predicted_` where the file already has a column of that name). With `output`, a predictions
+    CSV is written (formula-like cells neutralised so a spreadsheet shows them as text)."""
+    from .labeled_data import write_predictions_csv
+
+    probs = predict_probs(found.texts, found.pairs, loaded)
     names = label_names(loaded.model)
+    taken = set(found.columns)
+
+    def column(name: str) -> str:
+        return f"predicted_{name}" if name in taken else name
+
+    label_key, score_key = column("label"), column("score")
+    prob_keys = [column(f"p_{n}") for n in names]
     rows = []
-    for i, text in enumerate(texts):
+    for i, cells in enumerate(found.rows):
         best = int(probs[i].argmax())
-        row = {"text": text}
-        if pairs:
-            row["text_pair"] = pairs[i]
-        row.update({"label": names[best], "score": round(float(probs[i][best]), 6)})
-        row.update({f"p_{n}": round(float(p), 6) for n, p in zip(names, probs[i])})
+        row = dict(zip(found.columns, cells))
+        row[label_key] = names[best]
+        row[score_key] = round(float(probs[i][best]), 6)
+        row.update({key: round(float(p), 6) for key, p in zip(prob_keys, probs[i])})
         rows.append(row)
     if output:
         write_predictions_csv(output, rows)
-    return {"rows": rows, "labels": names, "n": len(rows), "output": output}
+    return {"rows": rows, "labels": names, "n": len(rows), "output": output, "texts": found.texts,
+            "model": loaded.source.name,
+            "text_column": found.text_column, "label_key": label_key, "score_key": score_key}
 
 
 def evaluate_file(path: str, loaded, text_column: str = "", text_pair_column: str = "",

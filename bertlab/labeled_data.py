@@ -910,6 +910,8 @@ def preview(path, n: int = 5, **limits) -> dict[str, Any]:
             notices += found
         except _Problem as exc:
             problem = str(exc.error(t.path))
+        else:
+            problem = _single_class_problem(t, detected.get("label"))
     else:
         problem = str(DataError("has a header row but no data rows", path=t.path))
 
@@ -919,6 +921,19 @@ def preview(path, n: int = 5, **limits) -> dict[str, Any]:
     return {"columns": t.columns, "rows": [[short(c) for c in r] for r in t.rows[:n]], "detected": detected,
             "format": t.format, "encoding": t.encoding, "has_header": t.has_header, "n_rows": len(t.rows),
             "notices": notices, "problem": problem}
+
+
+def _single_class_problem(t: _Table, label_column: str | None) -> str | None:
+    """The message load_labeled would give for a file whose rows all carry one label, so the
+    preview flags it before a run is started (a classifier needs two classes)."""
+    if not label_column or label_column not in t.columns:
+        return None
+    li = t.columns.index(label_column)
+    labels = {_normalise_label(row[li]) for row in t.rows} - {""}
+    if len(labels) == 1:
+        return str(DataError(f"every row has the same label {next(iter(labels))!r}: a classifier needs at "
+                             "least two classes", path=t.path, column=label_column))
+    return None
 
 
 def _pair_arg(text_pair_column: str | None) -> tuple[str | None, bool]:
@@ -1086,8 +1101,22 @@ def write_predictions_csv(path, rows: list[dict]) -> None:
         raise
 
 
-def read_texts(path, text_column: str = "", text_pair_column: str = "-", **limits) -> tuple[list[str], list[str] | None]:
-    """Texts (and second texts) of a file to classify; a label column may be present and is ignored.
+@dataclass
+class TextsToClassify:
+    """A file to classify: its table as read (every column, so predictions can be joined back)
+    and the texts (and second texts) chosen from it, one per data row in file order."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    texts: list[str]
+    pairs: list[str] | None
+    text_column: str
+    text_pair_column: str | None
+
+
+def read_to_classify(path, text_column: str = "", text_pair_column: str = "-", **limits) -> TextsToClassify:
+    """The texts (and second texts) of a file to classify, with the whole table; a label column may
+    be present and is kept like any other column.
 
     Every data row gives one entry in file order, an empty cell giving "", so predictions line up
     with the rows of the input file. text_pair_column: "-" = none (default), "" = detect.
@@ -1105,7 +1134,14 @@ def read_texts(path, text_column: str = "", text_pair_column: str = "-", **limit
     texts = [r[ti].strip() for r in t.rows]
     if not any(texts):
         raise DataError("every text is empty", path=t.path, column=chosen["text"])
+    pairs = None
     if chosen["text_pair"]:
         pi = t.columns.index(chosen["text_pair"])
-        return texts, [r[pi].strip() for r in t.rows]
-    return texts, None
+        pairs = [r[pi].strip() for r in t.rows]
+    return TextsToClassify(t.columns, t.rows, texts, pairs, chosen["text"], chosen["text_pair"])
+
+
+def read_texts(path, text_column: str = "", text_pair_column: str = "-", **limits) -> tuple[list[str], list[str] | None]:
+    """(texts, second texts or None) of a file to classify; see read_to_classify."""
+    found = read_to_classify(path, text_column, text_pair_column, **limits)
+    return found.texts, found.pairs

@@ -253,6 +253,7 @@ def run_summary(folder: Path) -> dict[str, Any]:
     for key, _ in SUMMARY_METRICS:
         if key in results:
             row[key] = results[key]
+    row["resumable"] = resumable(row["state"], folder, row["step"])
     if config_problem:
         row["damaged"] = config_problem
         row["message"] = f"damaged: {config_problem}" + (f"; {row['message']}" if row["message"] else "")
@@ -325,15 +326,35 @@ def start_run(config, resume: bool = False) -> str:
     return str(folder)
 
 
+RESUMABLE_STATES = ("stopped", "failed", "interrupted")
+
+
+def resumable(state: str | None, folder: Path, step=None) -> bool:
+    """Whether Resume can help: a stopped or interrupted run continues (or starts over, when it
+    ended before its first checkpoint); a failed run only once it trained, since a run that failed
+    before its first step (a file it cannot read, a model it cannot load) would fail the same way
+    again: the user starts a new run with the input fixed."""
+    if state not in RESUMABLE_STATES:
+        return False
+    if state != "failed":
+        return True
+    return bool(step) or bool(complete_checkpoints(folder))
+
+
 def resume_run(run: str | Path) -> str:
     from .config import TrainConfig
 
     folder = run_dir(run)
-    state = read_status(folder).get("state")
+    status = read_status(folder)
+    state = status.get("state")
     if state in ("running", "queued"):
         raise BadInput(f"run {folder.name} is {state}; stop it before resuming")
     if state == "finished":
         raise BadInput(f"run {folder.name} already finished")
+    if state == "failed" and not resumable(state, folder, run_summary(folder).get("step")):
+        reason = status.get("message") or "it failed"
+        raise BadInput(f"run {folder.name} failed before its first training step ({reason}); resuming would "
+                       "fail the same way: fix the input and start a new run")
     config = TrainConfig.load(folder / "run_config.json")
     config.out = str(folder)
     return start_run(config, resume=True)

@@ -16,6 +16,31 @@ from typing import Any
 from .models import AUTO
 
 
+def _models_signature(root) -> str:
+    """Changes when a finished model may have appeared in or left the runs folder or the hub cache:
+    the names of the run folders with a final/ model and the time final/ was written, and the
+    hub cache folder's modification time. A few stat calls, no file contents."""
+    import os
+
+    parts = []
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                try:
+                    parts.append(f"{entry.name}:{os.stat(os.path.join(entry.path, 'final', 'config.json')).st_mtime_ns}")
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    try:
+        from huggingface_hub import constants
+
+        parts.append(f"hub:{os.stat(constants.HF_HUB_CACHE).st_mtime_ns}")
+    except (ImportError, OSError, AttributeError):
+        pass
+    return "models|" + "|".join(sorted(parts))  # never "" (the page's initial state)
+
+
 class Service:
     def __init__(self, max_models: int = 4, demo: bool = False, limits: dict[str, int] | None = None):
         self.max_models = max_models
@@ -76,6 +101,24 @@ class Service:
     def model_choices(self, task: str) -> list[str]:
         return [row["name"] for row in self.list_models(task)]
 
+    def model_lists(self, tasks) -> tuple[str, dict[str, list[str]]]:
+        """(signature, {task: model names}) for the page's model lists, which follow the runs
+        folder by themselves: every open page asks every few seconds. Listing reads weight headers,
+        so it is redone only when the signature (the runs folder's finished models and the hub
+        cache's folders, by name and time) has changed since the last call."""
+        from . import models
+
+        signature = _models_signature(models.runs_root())
+        with self._lock:
+            cached = getattr(self, "_model_lists", None)
+            if cached and cached[0] == signature and set(tasks) <= set(cached[1]):
+                return cached
+        rows = models.list_models()
+        lists = {task: [r["name"] for r in rows if models.usable_for(r, task)] for task in tasks}
+        with self._lock:
+            self._model_lists = (signature, lists)
+        return signature, lists
+
     def describe(self, name: str | None, task: str = "fill-mask") -> dict[str, Any]:
         from . import models
 
@@ -106,11 +149,16 @@ class Service:
 
     def classify_file(self, path: str, model: str | None = None, text_column: str = "",
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
-        from .inference import classify_file
+        """Every row of a file classified; no model (or "auto") picks the default for the language of
+        the file's texts."""
+        from .inference import classify_table
+        from .labeled_data import read_to_classify
+        from .models import default_for
 
         self.check_model(model, "classify")
-        return classify_file(path, self.model(model, "classification", "classify"), text_column,
-                             text_pair_column, output)
+        found = read_to_classify(path, text_column, text_pair_column)
+        name = default_for("classify", "\n".join(found.texts[:200]), model)
+        return classify_table(found, self.model(name, "classification", "classify"), output)
 
     def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
         from .tokenization import tokenize_view
@@ -169,6 +217,18 @@ class Service:
         if self.demo:
             raise BadInput("training is switched off in this public demo")
         return runs.start_run(config)
+
+    def check_finetune_data(self, config) -> dict[str, Any]:
+        """The fine-tuning data read as the run would read it (bertlab.tasks.classification), before
+        any run folder exists: a file that cannot train raises BadInput/DataError naming the file,
+        row and column, so Start refuses it instead of creating a run that fails at once. Returns
+        the sizes, labels and small-data notes for the page."""
+        from .tasks.classification import load_finetune_data, small_data_notes
+
+        self._refuse_training_in_demo()
+        train, validation = load_finetune_data(config)
+        return {"train_examples": len(train), "validation_examples": len(validation),
+                "labels": train.label_names, "notes": small_data_notes(config, len(train), len(validation))}
 
     def list_runs(self) -> list[dict[str, Any]]:
         from . import runs

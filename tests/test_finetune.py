@@ -84,6 +84,21 @@ def test_classify_and_evaluate_use_the_finetuned_model(finetuned, tmp_path, caps
     assert [r["label"] for r in rows][0] == "negative"
     assert rows[1]["text"].startswith("'=")  # a formula-like cell is neutralised
 
+    # Every column of the user's file is kept, so the predictions join back on their id; a gold
+    # "label" column stays as it was and the prediction is named predicted_label beside it.
+    labeled = tmp_path / "with-id.csv"
+    labeled.write_text("id,review,label,note\n17,the plot was awful,negative,x\n42,a really great fun film,positive,\n",
+                       encoding="utf-8")
+    capsys.readouterr()
+    assert main(["classify", "--model", str(out), "--input-file", str(labeled), "--text-column", "review",
+                 "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["17", "42"] and [r["note"] for r in rows] == ["x", ""]
+    assert [r["label"] for r in rows] == ["negative", "positive"]  # the file's own labels, untouched
+    assert [r["predicted_label"] for r in rows] == ["negative", "positive"]
+    assert list(rows[0])[:4] == ["id", "review", "label", "note"]
+    assert abs(rows[0]["p_negative"] + rows[0]["p_positive"] - 1) < 1e-5 and rows[0]["score"] > 0.5
+
     test_file = write_fixture(tmp_path / "test.csv", n=40, seed=9)
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--data", str(test_file), "--json"]) == 0

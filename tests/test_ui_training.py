@@ -148,8 +148,9 @@ def test_finetune_streams_finishes_queues_stops_and_deletes(runs_dir, make_tiny_
         run_a = _value(run_a)
         assert "Started run" in message and run_a
         # The upload now lives inside the run folder that uses it.
-        staged = list((runs_dir / run_a / "data").iterdir())
-        assert [p.name for p in staged] == ["train-reviews.csv"]
+        data_folder = runs_dir / run_a / "data"
+        staged = [str(p.relative_to(data_folder)) for p in data_folder.rglob("*") if p.is_file()]
+        assert staged == ["train/reviews.csv"]  # under its own name: messages name it as uploaded
 
         view, seen = page.wait(run_a, lambda s: s.get("state") == "running" and (s.get("step") or 0) > 0)
         # Run B is started while A trains: it waits in the queue and says where it stands.
@@ -453,7 +454,7 @@ def test_pretraining_start_copies_the_corpus_into_the_run_and_builds_the_config(
         run = _value(run)
         assert "Started run" in message and run.endswith(tuple("0123456789abcdef")) and "-pretrain-" in run
         saved = runs.read_json(runs_dir / run / "run_config.json")
-        staged = runs_dir / run / "data" / "corpus1-my_corpus.txt"
+        staged = runs_dir / run / "data" / "corpus1" / "my corpus.txt"  # as the user named it
         assert saved["pretrain"]["corpus"] == [str(staged)] and staged.read_text() == corpus.read_text()
         assert (saved["task"], saved["model"], saved["max_steps"], saved["lr"], saved["max_minutes"]) == \
             ("pretrain", "", 40, 7e-4, 2)

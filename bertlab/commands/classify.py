@@ -21,14 +21,15 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..cli import print_json
     from ..errors import BadInput
-    from ..inference import classify, classify_file
+    from ..inference import classify, classify_table
+    from ..labeled_data import read_to_classify
     from ..models import default_for, load_model, with_language_hint
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
-    name = default_for("classify", args.text, args.model)
-    loaded = load_model(name, head="classification", task="classify")
     if args.text:
+        loaded = load_model(default_for("classify", args.text, args.model), head="classification",
+                            task="classify")
         result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
                                     "classify")
         if args.json:
@@ -40,13 +41,17 @@ def run(args) -> int:
             for notice in result.get("notices") or []:
                 print(f"note: {notice}")
         return 0
-    result = classify_file(args.input_file, loaded, args.text_column, args.text_pair_column, args.output)
+    # No model named: the default for the language of the file's texts.
+    found = read_to_classify(args.input_file, args.text_column, args.text_pair_column)
+    loaded = load_model(default_for("classify", "\n".join(found.texts[:200]), args.model),
+                        head="classification", task="classify")
+    result = classify_table(found, loaded, args.output)
     if args.json:
         for row in result["rows"]:
             print_json(row)
     elif args.output:
         print(f"wrote {result['n']} predictions to {args.output}")
     else:
-        for row in result["rows"]:
-            print(f"{row['label']}\t{row['score']:.4f}\t{row['text'][:80]}")
+        for row, text in zip(result["rows"], result["texts"]):
+            print(f"{row[result['label_key']]}\t{row[result['score_key']]:.4f}\t{text[:80]}")
     return 0

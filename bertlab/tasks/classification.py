@@ -22,27 +22,68 @@ def sort_labels(labels) -> list[str]:
     return label_names(labels)
 
 
+def load_finetune_data(config):
+    """(train, validation) LabeledData exactly as a fine-tuning run will use them: columns detected
+    or as chosen, the first N rows when asked, a stratified split without a validation file, and
+    every validation label seen in training. Raises DataError naming the file (and row, column).
+    The page calls it before it makes a run folder, so a file that cannot train never starts a run."""
+    from .. import labeled_data as ld
+
+    cfg = config.finetune
+    if not cfg.train:
+        raise BadInput("fine-tuning needs a training file (--train FILE)")
+    train = ld.load_labeled(cfg.train, cfg.text_column, cfg.text_pair_column, cfg.label_column)
+    if cfg.validation:
+        pair_col = train.text_pair_column or "-"
+        validation = ld.load_labeled(cfg.validation, train.text_column, pair_col, train.label_column)
+        if cfg.max_train_samples:
+            train = _head(train, cfg.max_train_samples)
+    else:
+        if cfg.max_train_samples:
+            train = _head(train, cfg.max_train_samples)
+        train, validation = ld.stratified_split(train, cfg.validation_fraction, config.seed)
+    ld.check_validation_labels(train, validation)
+    return train, validation
+
+
+# Below these sizes a run's figures mislead: with 30 validation examples one example moves accuracy
+# by 3 points, and a few dozen optimizer steps barely move a pre-trained model.
+MIN_TRUSTED_VALIDATION = 50
+MIN_USEFUL_STEPS = 100
+
+
+def small_data_notes(config, n_train: int, n_validation: int) -> list[str]:
+    """Plain warnings for small data sets: a validation set too small to trust, and too few steps
+    to learn, with the number of epochs that would give about MIN_USEFUL_STEPS."""
+    import math
+
+    notes = []
+    if n_validation < MIN_TRUSTED_VALIDATION:
+        notes.append(f"only {n_validation} validation examples: each one moves accuracy by "
+                     f"{100 / max(1, n_validation):.0f} points, so the metrics are rough; give a validation "
+                     f"file or more rows for figures you can trust (≥ {MIN_TRUSTED_VALIDATION})")
+    batch = max(1, config.batch_size * max(1, config.gradient_accumulation_steps))
+    steps_per_epoch = max(1, math.ceil(n_train / batch))
+    if config.max_steps:  # the user chose the number of steps (it overrides epochs)
+        return notes
+    steps = math.ceil(steps_per_epoch * config.epochs)
+    if 0 < steps < MIN_USEFUL_STEPS:
+        wanted = math.ceil(MIN_USEFUL_STEPS / steps_per_epoch)
+        notes.append(f"{n_train} training examples give only {steps} optimizer steps "
+                     f"({steps_per_epoch} per epoch × {config.epochs:g} epochs); small data sets usually need "
+                     f"more passes: about {wanted} epochs give {wanted * steps_per_epoch} steps")
+    return notes
+
+
 class ClassificationTask(Task):
     metric_for_best = ("eval_accuracy", True)
 
     def setup(self) -> None:
-        from .. import labeled_data as ld
         from ..models import load_model
 
         cfg = self.config.finetune
-        if not cfg.train:
-            raise BadInput("fine-tuning needs a training file (--train FILE)")
-        train = ld.load_labeled(cfg.train, cfg.text_column, cfg.text_pair_column, cfg.label_column)
-        if cfg.validation:
-            pair_col = train.text_pair_column or "-"
-            validation = ld.load_labeled(cfg.validation, train.text_column, pair_col, train.label_column)
-            if cfg.max_train_samples:
-                train = _head(train, cfg.max_train_samples)
-        else:
-            if cfg.max_train_samples:
-                train = _head(train, cfg.max_train_samples)
-            train, validation = ld.stratified_split(train, cfg.validation_fraction, self.config.seed)
-        ld.check_validation_labels(train, validation)
+        train, validation = load_finetune_data(self.config)
+        train.notices.extend(small_data_notes(self.config, len(train), len(validation)))
         self.train_data, self.validation_data = train, validation
 
         self.label_names = sort_labels(train.labels)

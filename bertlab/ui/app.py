@@ -28,6 +28,16 @@ def theme() -> gr.themes.Base:
                                    "ui-sans-serif", "system-ui", "sans-serif"])
 
 
+# How often an open page checks whether a model appeared in (or left) the runs folder. A check is
+# a few stat calls on the server (see Service.model_lists); the lists are re-sent only on a change.
+MODEL_LISTS_POLL_S = 5.0
+
+# Every model list on the page: (tab, component key, task whose models it lists, entries shown first).
+MODEL_LISTS = [("fill-mask", "model", "fill-mask", ("auto",)), ("fill-mask", "compare", "fill-mask", ("",)),
+               ("classify", "model", "classify", ("auto",)), ("tokenize", "model", "tokenize", ("default-chinese",)),
+               ("finetune", "model", "finetune", ()), ("pretrain", "model", "pretrain", ())]
+
+
 def build_app(service) -> gr.Blocks:
     with gr.Blocks(title="bertlab") as demo:
         gr.Markdown(INTRO + ("  \n*Public demo: training is switched off.*" if service.demo else ""))
@@ -37,4 +47,39 @@ def build_app(service) -> gr.Blocks:
                 with gr.Tab(label, id=key):
                     components[key] = module.create_tab(service) or {}
         demo.bertlab_components = components  # handy for tests and for wiring across tabs
+        demo.bertlab_sync_model_lists = follow_model_lists(demo, service, components)
+        for parts in components.values():  # what a tab shows as soon as the page opens
+            if "load" in parts:
+                fn, inputs, outputs = parts["load"]
+                demo.load(fn, inputs, outputs, api_visibility="private")
     return demo
+
+
+def follow_model_lists(demo: gr.Blocks, service, components: dict[str, dict]):
+    """Keep every model list on the page in step with the runs folder: a run that finishes (here,
+    from the command line or in another browser) is offered everywhere within MODEL_LISTS_POLL_S,
+    and a reloaded page lists what exists now, not what existed when the server started.
+    Returns the handler (for tests): (last signature) -> [dropdown updates..., new signature]."""
+    targets = [(components[tab][key], task, lead) for tab, key, task, lead in MODEL_LISTS
+               if key in components.get(tab, {})]
+    tasks = sorted({task for _, task, _ in targets})
+
+    def sync(seen: str):
+        try:
+            signature, lists = service.model_lists(tasks)
+        except Exception:  # a broken hub cache or runs folder must not break the page
+            return [gr.skip()] * len(targets) + [seen]
+        if signature == seen:
+            return [gr.skip()] * len(targets) + [seen]
+        updates = []
+        for _, task, lead in targets:
+            names = list(lead) + [n for n in lists[task] if n not in lead]
+            updates.append(gr.Dropdown(choices=names))
+        return updates + [signature]
+
+    seen = gr.State("")
+    timer = gr.Timer(MODEL_LISTS_POLL_S)
+    outputs = [component for component, _, _ in targets] + [seen]
+    demo.load(sync, [seen], outputs, api_visibility="private")
+    timer.tick(sync, [seen], outputs, api_visibility="private", concurrency_limit=None, trigger_mode="once")
+    return sync

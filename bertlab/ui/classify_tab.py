@@ -10,7 +10,7 @@ import gradio as gr
 
 from ..errors import BadInput
 from ..service import AUTO
-from .common import md_escape, warn
+from .common import hide_server_paths, md_escape, warn
 
 INTRO = """
 A fine-tuned BERT reads the sentence (or the pair, joined as `[CLS] A [SEP] B [SEP]`), and a small
@@ -33,10 +33,10 @@ def create_tab(service) -> dict:
     gr.Markdown(INTRO)
     choices = [AUTO] + service.model_choices("classify")
     with gr.Row():
+        # The list follows the runs folder by itself (bertlab.ui.app wires every model list).
         model = gr.Dropdown(choices=choices, value=AUTO, allow_custom_value=True, label="Model",
                             info="auto = default-sentiment-chinese for Chinese text, default-sentiment for "
                             "English; or a finished fine-tuning run, a local folder or a hub id")
-        refresh = gr.Button("↻ models", scale=0)
     about = gr.Markdown(_about(service, AUTO))
     with gr.Row():
         text = gr.Textbox(label="Text", lines=2, placeholder="Type a sentence")
@@ -48,10 +48,13 @@ def create_tab(service) -> dict:
 
     with gr.Accordion("Classify a file", open=False):
         gr.Markdown("Upload CSV, TSV, JSONL or JSON (a text column is detected), or plain text with one "
-                    "sentence per line; download a CSV of predictions.")
+                    "sentence per line; download a CSV of predictions. Every column of your file is kept "
+                    "(an id, a gold label), followed by the predicted label, its score and one probability "
+                    "per label.")
         upload = gr.File(label="File", file_types=[".csv", ".tsv", ".jsonl", ".json", ".txt"])
         text_column = gr.Textbox(label="Text column (blank = detect)")
         run_file = gr.Button("Classify file")
+        file_message = gr.Markdown()
         table = gr.Dataframe(label="Predictions (first 50)", interactive=False)
         download = gr.File(label="Predictions CSV")
 
@@ -74,17 +77,19 @@ def create_tab(service) -> dict:
             result = service.classify_file(path, model=model_name or None, text_column=column or "", output=out)
         except BadInput as exc:
             warn(exc)
-            return None, None, f"**Cannot classify the file:** {md_escape(str(exc))}"
+            return None, None, f"**Cannot classify the file:** {md_escape(hide_server_paths(exc))}"
         import pandas as pd
 
-        return pd.DataFrame(result["rows"][:50]), out, f"{result['n']} rows classified."
+        shown = min(50, result["n"])
+        return (pd.DataFrame(result["rows"][:50]), out,
+                f"{result['n']} rows classified by **{md_escape(result.get('model') or model_name or 'the model')}**"
+                + (f"; the first {shown} are shown, the CSV holds all." if result["n"] > shown else "."))
 
     run.click(classify, [text, pair, model], [label, message], api_name="classify")
     text.submit(classify, [text, pair, model], [label, message], api_visibility="private")
-    run_file.click(classify_file, [upload, model, text_column], [table, download, message], api_name="classify_file")
+    run_file.click(classify_file, [upload, model, text_column], [table, download, file_message],
+                   api_name="classify_file")
     model.change(lambda m: _about(service, m), model, about, api_visibility="private")
-    refresh.click(lambda: gr.Dropdown(choices=[AUTO] + service.model_choices("classify")), None, model,
-                  api_visibility="private")
     return {"model": model, "text": text, "pair": pair, "label": label, "message": message}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +23,6 @@ from ..events import SUMMARY_METRICS
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-RESUMABLE = ("stopped", "failed", "interrupted")
 POLL_S = 1.5  # the issue asks for updates at least every 2 s while a run is going
 
 DEMO_NOTE = ("**Training is switched off in this public demo.** Fine-tuning and pre-training run for "
@@ -36,7 +36,7 @@ def warn(message) -> None:
     from a link or a file can never inject markup into a public page."""
     import gradio as gr
 
-    gr.Warning(html.escape(str(message)))
+    gr.Warning(html.escape(hide_server_paths(message)))
 
 
 def md_escape(text: str) -> str:
@@ -49,6 +49,34 @@ def md_escape(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------- messages
+
+# A folder path in a message: absolute ("/tmp/gradio/1a2b/", "/root/bertlab-runs/x/data/train/"),
+# not the middle of a URL or of a hub id ("user/model").
+_FOLDERS = re.compile(r"(?<![\w.:/~-])/(?:[^\s/]+/)+")
+
+
+def hide_server_paths(text) -> str:
+    """`text` with the server's folders taken out of every file path, so a page shows the name of
+    the file the user uploaded ("empty.csv"), never where the server keeps it (Gradio's upload
+    cache, the runs folder, the project). Relative spellings of the runs folder go too."""
+    from .. import runs  # no torch: run-folder bookkeeping only
+
+    text = str(text)
+    root = str(runs.runs_root()).rstrip("/")
+    if root and not root.startswith("/"):  # e.g. BERTLAB_RUNS=runs: "runs/<run>/data/train/x.csv"
+        text = re.sub(r"(?<![\w./-])" + re.escape(root) + r"/(?:[^\s/]+/)*", "", text)
+    return _FOLDERS.sub("", text)
+
+
+def public_view(value):
+    """A JSON-able value (a run's config, data summary) with server folders taken out of every
+    string in it, for the page's JSON views."""
+    if isinstance(value, dict):
+        return {k: public_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public_view(v) for v in value]
+    return hide_server_paths(value) if isinstance(value, str) and "/" in value else value
+
 
 
 def saved_model_note(summary: dict, where: str) -> str:
@@ -66,11 +94,11 @@ def saved_model_note(summary: dict, where: str) -> str:
 def error_box(message: str) -> str:
     """A visible, escaped error line for a gr.Markdown (a message can carry a model name or a
     file's text: no HTML, links or code spans from it)."""
-    return f"> ⚠️ **{md_escape(message)}**" if message else ""
+    return f"> ⚠️ **{md_escape(hide_server_paths(message))}**" if message else ""
 
 
 def info_box(message: str) -> str:
-    return f"> {md_escape(message)}" if message else ""
+    return f"> {md_escape(hide_server_paths(message))}" if message else ""
 
 
 def attempt(what: str, fn: Callable, *args, **kwargs) -> tuple[Any, str | None]:
@@ -169,7 +197,7 @@ def progress_markdown(state: dict | None) -> str:
     if run_state in ("failed", "interrupted"):
         lines.append(error_box(message or run_state))
     elif message:
-        lines.append(f"*{md_escape(message)}*")
+        lines.append(f"*{md_escape(hide_server_paths(message))}*")
     return "  \n".join(lines)
 
 
@@ -180,8 +208,9 @@ def status_json(state: dict | None) -> dict:
         return {}
     summary, events = state.get("summary", {}), state.get("events", [])
     evaluation = last_event(events, "eval")
-    return {"run": summary.get("run"), "folder": summary.get("path"), "task": summary.get("task"),
-            "state": summary.get("state"), "message": state.get("status", {}).get("message", ""),
+    return {"run": summary.get("run"), "task": summary.get("task"),
+            "state": summary.get("state"),
+            "message": hide_server_paths(state.get("status", {}).get("message", "")),
             "step": summary.get("step"), "total_steps": summary.get("total_steps"),
             "queue_position": summary.get("queue_position"), "has_final": summary.get("has_final"),
             "train": {k: v for k, v in last_event(events, "train").items() if k != "type"},
@@ -345,13 +374,14 @@ def new_run_folder(task: str) -> Path:
 
 
 def stage_upload(folder: Path, source: str, role: str) -> str:
-    """Copy an uploaded file into the run folder (data/<role>-<name>): the run then owns its data,
-    a resume finds it even after the page's upload cache is cleaned, and nothing uploaded lives
-    outside the run that uses it."""
+    """Copy an uploaded file into the run folder (data/<role>/<name as uploaded>): the run then owns
+    its data, a resume finds it even after the page's upload cache is cleaned, nothing uploaded
+    lives outside the run that uses it, and messages about it name the file as the user knows it."""
     src = Path(source)
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in src.name) or "upload"
-    target = folder / "data" / f"{role}-{name}"
+    name = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in src.name).lstrip(".") or "upload"
+    target = folder / "data" / role / name
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
     except OSError as exc:
         raise BadInput(f"cannot copy the uploaded file {src.name} into {folder}: "
@@ -457,15 +487,17 @@ def start_failed(exc: Exception, folder: Path | None, what: str) -> list:
     return [error_box(f"could not start the run: {type(exc).__name__}: {exc}")]
 
 
-def started(service, run_path: str, task: str) -> list:
-    """Start's outputs once the worker is launched: the message, the Run dropdown set to the new
-    run (so the view follows it) and the poll timer switched on."""
+def started(service, run_path: str, task: str, notes: list[str] | None = None) -> list:
+    """Start's outputs once the worker is launched: the message (with any warnings about the data,
+    such as a validation set too small to trust), the Run dropdown set to the new run (so the view
+    follows it) and the poll timer switched on."""
     import gradio as gr
 
     run = run_path.rstrip("/").split("/")[-1]
     choices = run_choices(safe_list_runs(service), task)
-    return [info_box(f"Started run {run}. It trains in its own process: closing this page does not stop it."),
-            gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
+    message = info_box(f"Started run {run}. It trains in its own process: closing this page does not stop it.")
+    message += "".join(f"  \n> ⚠️ {md_escape(hide_server_paths(note))}" for note in notes or [])
+    return [message, gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
 
 
 class RunControls:

@@ -191,7 +191,6 @@ def create_tab(service) -> dict:
                               "finished pre-training run, or a hub id such as bert-base-uncased when online",
                               scale=3)
         top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k", scale=2)
-        refresh = gr.Button("Refresh model list", size="sm", scale=1)
     predict = gr.Button("Predict", variant="primary")
     link = gr.Markdown()
 
@@ -234,14 +233,9 @@ def create_tab(service) -> dict:
     text.submit(answer, inputs=[text, model_a, model_b, top_k], outputs=outputs,
                 api_visibility="private", js=_URL_JS)
 
-    def refresh_choices():
-        names = service.model_choices("fill-mask")
-        return gr.update(choices=[AUTO] + names), gr.update(choices=[""] + names)
-
     # Layout blocks are not API outputs, so the second column follows the dropdown instead.
     model_b.change(lambda name: gr.Column(visible=bool(name)), inputs=[model_b], outputs=[b_column],
                    api_visibility="private")
-    refresh.click(refresh_choices, outputs=[model_a, model_b], api_visibility="private")
 
     def on_load(request: gr.Request):
         """Fill the inputs from the page URL and answer at once; with no text in the URL, load the
@@ -259,7 +253,7 @@ def create_tab(service) -> dict:
                   api_visibility="private")
 
     return {"text": text, "model": model_a, "compare": model_b, "top_k": top_k,
-            "predict": predict, "refresh": refresh, **outs}
+            "predict": predict, **outs}
 
 
 def inputs_from_query(params: dict, default_model: str) -> tuple[str, str, str, int]:

@@ -170,7 +170,8 @@ def data_markdown(summary: dict) -> str:
         return ""
     lines = [f"**Data:** {summary.get('train_examples', '?')} training / "
              f"{summary.get('validation_examples', '?')} validation examples from "
-             f"{common.md_escape(summary.get('train_file', '?'))}; validation: {common.md_escape(summary.get('validation_file', '?'))}"]
+             f"{common.md_escape(common.hide_server_paths(summary.get('train_file', '?')))}; validation: "
+             f"{common.md_escape(common.hide_server_paths(summary.get('validation_file', '?')))}"]
     cols = [f"text **{common.md_escape(summary.get('text_column'))}**"]
     if summary.get("text_pair_column"):
         cols.append(f"pair **{common.md_escape(summary['text_pair_column'])}**")
@@ -182,7 +183,7 @@ def data_markdown(summary: dict) -> str:
     if summary.get("skipped_empty"):
         lines.append(f"Skipped {summary['skipped_empty']} rows with an empty text or label.")
     for notice in summary.get("notices") or []:
-        lines.append(f"*{html.escape(str(notice), quote=False)}*")
+        lines.append(f"*{common.md_escape(common.hide_server_paths(notice))}*")
     return "  \n".join(lines)
 
 
@@ -215,7 +216,7 @@ def status_values(service, run: str) -> dict:
         "run_data": data_markdown((state or {}).get("data_summary") or {}),
         "latest": latest,
         "stop": gr.Button(interactive=active and not service.demo),
-        "resume": gr.Button(interactive=run_state in common.RESUMABLE and not service.demo),
+        "resume": gr.Button(interactive=bool(summary.get("resumable")) and not service.demo),
         "download": gr.Button(visible=bool(summary.get("has_final"))),
         "timer": gr.Timer(active=active),
         "_signature": common.signature(state),
@@ -270,6 +271,8 @@ def create_tab(service) -> dict:
             c["lr"] = gr.Number(value=d.lr, label="Learning rate")
             c["batch_size"] = gr.Number(value=d.batch_size, label="Batch size", precision=0, minimum=1)
             c["max_length"] = gr.Number(value=d.finetune.max_length, label="Max length (tokens)", precision=0)
+            c["max_minutes"] = gr.Number(value=0, label="Max minutes",
+                                         info="time budget (0 = none); the run ends cleanly with its model saved")
         with gr.Accordion("Advanced", open=False):
             with gr.Row():
                 c["warmup"] = gr.Number(value=d.warmup, label="Warm-up",
@@ -284,8 +287,6 @@ def create_tab(service) -> dict:
                                                          info="evaluations without improvement; 0 = off")
                 c["max_train_samples"] = gr.Number(value=0, precision=0, label="Max train samples",
                                                    info="use only the first N rows; 0 = all")
-                c["max_minutes"] = gr.Number(value=0, label="Max minutes",
-                                             info="time budget; the run ends cleanly with a checkpoint")
             gr.Markdown(common.ACCELERATE_HELP)
             c["accelerate_config"] = common.accelerate_file(gr)
         with gr.Row():
@@ -395,6 +396,12 @@ def create_tab(service) -> dict:
         if error:
             common.warn(error)
             return [common.error_box(error)] + no_change
+        # The data as the run will read it, before any run folder exists: a file that cannot train
+        # (empty, header only, not a table, one class) is refused here with the preview's message.
+        checked, error = common.attempt("read the data", service.check_finetune_data, config)
+        if error:
+            common.warn(error)
+            return [common.error_box(f"Not started: {error}")] + no_change
         folder = None
         try:
             launcher = common.checked_accelerate_config(values["accelerate_config"])
@@ -410,7 +417,7 @@ def create_tab(service) -> dict:
             run_path = service.start_run(config)
         except Exception as exc:  # BadInput: the user's to fix; anything else: logged
             return common.start_failed(exc, folder, "fine-tuning") + no_change
-        return common.started(service, run_path, "finetune")
+        return common.started(service, run_path, "finetune", notes=checked.get("notes"))
 
     controls = common.RunControls(service, "finetune", status_values, STATUS_KEYS,
                                   stop_note="keeps a checkpoint, so it can be resumed.")
@@ -430,9 +437,8 @@ def create_tab(service) -> dict:
     def on_load():
         rows = common.safe_list_runs(service)
         active = common.newest_active(rows, "finetune")
-        names, _ = common.attempt("list the models", service.model_choices, "finetune")
         return (gr.Dropdown(choices=common.run_choices(rows, "finetune"), value=active),
-                gr.Timer(active=bool(active)), gr.Dropdown(choices=names or models))
+                gr.Timer(active=bool(active)))
 
     # ------------------------------------------------------------------ wiring
 
@@ -457,6 +463,6 @@ def create_tab(service) -> dict:
 
     root = gr.context.Context.root_block
     if root is not None:
-        root.load(on_load, None, [c["run"], c["timer"], c["model"]], api_visibility="private").then(
+        root.load(on_load, None, [c["run"], c["timer"]], api_visibility="private").then(
             status, [c["run"]], status_outputs, api_visibility="private")
     return c

@@ -168,7 +168,7 @@ def status_values(service, run: str) -> dict:
             "predictions": predictions_frame(events),
             "latest": latest,
             "stop": gr.Button(interactive=active and not service.demo),
-            "resume": gr.Button(interactive=run_state in common.RESUMABLE and not service.demo),
+            "resume": gr.Button(interactive=bool(summary.get("resumable")) and not service.demo),
             "timer": gr.Timer(active=active), "_signature": common.signature(state)}
 
 
@@ -340,9 +340,8 @@ def create_tab(service) -> dict:
     def on_load():
         rows = common.safe_list_runs(service)
         active = common.newest_active(rows, "pretrain")
-        names, _ = common.attempt("list the models", service.model_choices, "pretrain")
         return (gr.Dropdown(choices=common.run_choices(rows, "pretrain"), value=active),
-                gr.Timer(active=bool(active)), gr.Dropdown(choices=names or models))
+                gr.Timer(active=bool(active)))
 
     # ------------------------------------------------------------------ wiring
 
@@ -366,7 +365,7 @@ def create_tab(service) -> dict:
 
     root = gr.context.Context.root_block
     if root is not None:
-        root.load(on_load, None, [c["run"], c["timer"], c["model"]], api_visibility="private").then(
+        root.load(on_load, None, [c["run"], c["timer"]], api_visibility="private").then(
             status, [c["run"]], status_outputs, api_visibility="private")
     return c
 

@@ -51,10 +51,12 @@ def status_values(service, run: str) -> dict:
             "pt_loss": common.loss_frame(events if pretrain else [], "pretrain"),
             "pt_metrics": common.metrics_frame(events if pretrain else [], "pretrain"),
             "ft_plots": gr.Column(visible=not pretrain), "pt_plots": gr.Column(visible=pretrain),
-            "config": (state or {}).get("config") or {}, "results": results,
-            "data_summary": (state or {}).get("data_summary") or {}, "latest": common.status_json(state),
+            # Server folders are taken out of the JSON views: users see file names, not where they live.
+            "config": common.public_view((state or {}).get("config") or {}), "results": results,
+            "data_summary": common.public_view((state or {}).get("data_summary") or {}),
+            "latest": common.status_json(state),
             "stop": gr.Button(interactive=editable and run_state in common.ACTIVE),
-            "resume": gr.Button(interactive=editable and run_state in common.RESUMABLE),
+            "resume": gr.Button(interactive=editable and bool(summary.get("resumable"))),
             "delete": gr.Button(interactive=editable and run_state not in common.ACTIVE),
             "_signature": common.signature(state)}
 

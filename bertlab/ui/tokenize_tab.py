@@ -92,7 +92,9 @@ def create_tab(service) -> dict:
     examples.load_input_event.then(tokenize, inputs, outputs, api_visibility="private")
     return {"text": text, "pair": pair, "model": model, "max_length": max_length, "pad": pad,
             "seed": seed, "button": button, "summary": summary, "bert": bert, "words": words,
-            "wwm": wwm, "raw": raw}
+            "wwm": wwm, "raw": raw,
+            # What the page shows on load: the example already in the boxes, tokenized.
+            "load": (tokenize, inputs, outputs)}
 
 
 def _choices(service) -> list[str]:
@@ -158,8 +160,12 @@ def render_bert(view: dict, text: str, pair: str | None) -> str:
         parts.append("<br><b>Second sentence:</b> "
                      + _spans_html(pair, [i for i, s in enumerate(seq) if s == 1], view, unk_id))
     parts.append("</div>")
-    # One column per token: token, id, token type, attention mask (hover a span above for the same).
-    rows = {"pos": [], "token": [], "id": [], "type": [], "mask": []}
+    # One small box per token (position, token, input id, token type id, attention mask), in rows
+    # that wrap at the page's width: a long text stays readable to its last token, with no sideways
+    # scrolling (a one-row table cut off at position 22 of 39 on a laptop screen).
+    parts.append('<p style="margin:6px 0 2px;color:#555;font-size:0.9em">Each box: position · <b>token</b> · '
+                 "input id · token type id · attention mask (faint = padding, not attended)</p>")
+    parts.append('<div class="token-boxes" style="display:flex;flex-wrap:wrap;gap:3px;max-width:100%">')
     for i, token in enumerate(view["tokens"]):
         if seq[i] is None:
             bg = _SPECIAL_BG
@@ -168,19 +174,15 @@ def render_bert(view: dict, text: str, pair: str | None) -> str:
         else:
             bg = _TOKEN_BG[1] if view["token_type_ids"][i] else _TOKEN_BG[0]
         faint = "opacity:0.45;" if not view["attention_mask"][i] else ""
-        cell = f'style="background:{bg};color:#111;{faint}padding:2px 5px;text-align:center;white-space:nowrap"'
-        rows["pos"].append(f'<td style="color:#888;font-size:0.8em;text-align:center">{i}</td>')
-        rows["token"].append(f"<td {cell}><b>{html.escape(token)}</b></td>")
-        rows["id"].append(f"<td {cell}>{view['input_ids'][i]}</td>")
-        rows["type"].append(f"<td {cell}>{view['token_type_ids'][i]}</td>")
-        rows["mask"].append(f"<td {cell}>{view['attention_mask'][i]}</td>")
-    labels = {"pos": "position", "token": "token", "id": "input id", "type": "token type id",
-              "mask": "attention mask"}
-    parts.append('<div style="overflow-x:auto"><table style="border-collapse:separate;border-spacing:2px">')
-    for key, cells in rows.items():
-        parts.append(f'<tr><th style="text-align:right;white-space:nowrap;padding-right:6px">{labels[key]}</th>'
-                     + "".join(cells) + "</tr>")
-    parts.append("</table></div>")
+        parts.append(
+            f'<div class="token-box" style="background:{bg};color:#111;{faint}border-radius:4px;padding:2px 6px;'
+            f'text-align:center;line-height:1.35;min-width:2.2em">'
+            f'<div style="color:#777;font-size:0.75em">{i}</div>'
+            f'<div style="font-weight:bold;overflow-wrap:anywhere">{html.escape(token)}</div>'
+            f'<div style="font-size:0.85em">{view["input_ids"][i]}</div>'
+            f'<div style="font-size:0.75em;color:#555">{view["token_type_ids"][i]} · '
+            f'{view["attention_mask"][i]}</div></div>')
+    parts.append("</div>")
     return "".join(parts)
 
 
