@@ -24,6 +24,7 @@ COMMANDS = {
     "tokenize": "tokenize",
     "evaluate": "evaluate",
     "runs": "runs",
+    "export-demo": "export_demo",
     "worker": "worker",  # internal: runs a saved run config in this process (used by the page)
 }
 

@@ -295,3 +295,18 @@ class Service:
         from . import runs
 
         runs.delete_run(self._run_folder(run))
+
+    # ---------------------------------------------------------------- sharing
+
+    def export_demo(self, run: str, title: str = "", push_to_hub_name: str = "") -> dict[str, Any]:
+        """Write a finished run as a stand-alone demo (RUN/demo/: app.py, model, pinned requirements,
+        a README a Hugging Face Space reads) and zip it for download; with a Space name, also upload
+        it (bertlab.publish). Returns the export's summary with "zip", "space_url" and
+        "publish_error" (a failed upload still leaves the folder and the zip). Refused in a public
+        demo: it writes on the server and would publish with the server's own hub login."""
+        from .errors import BadInput
+        from .publish import export_for_page
+
+        if self.demo:
+            raise BadInput("publishing runs is switched off in this public demo")
+        return export_for_page(self._run_folder(run), title=title or "", space=push_to_hub_name or "")

@@ -1,10 +1,13 @@
 """The runs tab: every run on this machine, its status and curves, and stop / resume / delete.
 
-Wiring only, over `service.list_runs` / `run_state` / `stop_run` / `resume_run` / `delete_run`.
+Wiring only, over `service.list_runs` / `run_state` / `stop_run` / `resume_run` / `delete_run`
+and `export_demo` (the "Publish as a demo" panel: a stand-alone app folder of a finished run, as a
+zip, and optionally a Hugging Face Space).
 The table refreshes itself with a gr.Timer (re-sent only when something changed), so runs started
 from the CLI or another browser appear on their own. In public demo mode the tab is read-only.
 
-API names (for gradio_client): runs_list, run_status, run_stop, run_resume, run_delete.
+API names (for gradio_client): runs_list, run_status, run_stop, run_resume, run_delete,
+run_export_demo, run_publish_demo.
 """
 
 from __future__ import annotations
@@ -22,9 +25,20 @@ failed or interrupted run resumes from its last complete checkpoint at the same 
 """
 
 STATUS_KEYS = ["progress", "ft_loss", "ft_metrics", "pt_loss", "pt_metrics", "config", "results",
-               "data_summary", "latest", "ft_plots", "pt_plots", "stop", "resume", "delete"]
+               "data_summary", "latest", "ft_plots", "pt_plots", "stop", "resume", "delete",
+               "export_demo", "publish_demo"]
 # What gradio_client receives from the status endpoint: buttons are not API outputs.
-STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("ft_plots", "pt_plots", "stop", "resume", "delete")]
+STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("ft_plots", "pt_plots", "stop", "resume", "delete",
+                                                       "export_demo", "publish_demo")]
+
+PUBLISH_ABOUT = """\
+A **share link** (`python app.py --share`) lasts up to a week, and only while this machine serves
+the page. For a demo that stays up, write this run as its own small app: a folder with `app.py`
+(the classification or fill-mask view, examples from the run's data, the model card), the model,
+a pinned `requirements.txt` and a README that a **Hugging Face Space** reads. It runs anywhere with
+`pip install -r requirements.txt && python app.py`, without bertlab. **Publish to Hugging Face**
+uploads it as a Space with this server's Hugging Face login (`HF_TOKEN` or `hf auth login`).
+"""
 LIST_KEYS = ["table", "run"]
 TABLE_POLL_S = 2.0
 
@@ -38,6 +52,7 @@ def status_values(service, run: str) -> dict:
     task = summary.get("task") or "finetune"
     run_state = summary.get("state")
     editable = not service.demo and bool(state)
+    publishable = editable and bool(summary.get("has_final")) and run_state not in common.ACTIVE
     progress = common.error_box(error) if error else common.progress_markdown(state)
     if summary.get("has_final") and run_state not in common.ACTIVE:
         progress += common.saved_model_note(summary, "in the model lists")
@@ -58,6 +73,7 @@ def status_values(service, run: str) -> dict:
             "stop": gr.Button(interactive=editable and run_state in common.ACTIVE),
             "resume": gr.Button(interactive=editable and bool(summary.get("resumable"))),
             "delete": gr.Button(interactive=editable and run_state not in common.ACTIVE),
+            "export_demo": gr.Button(interactive=publishable), "publish_demo": gr.Button(interactive=publishable),
             "_signature": common.signature(state)}
 
 
@@ -93,6 +109,18 @@ def create_tab(service) -> dict:
             c["results"] = gr.JSON()
         with gr.Accordion("Data", open=False):
             c["data_summary"] = gr.JSON()
+    # A finished run as a stand-alone demo: hidden in public demo mode (it writes on the server
+    # and would publish with the server's own Hugging Face login).
+    with gr.Accordion("Publish as a demo", open=False, visible=not service.demo) as c["publish_panel"]:
+        gr.Markdown(PUBLISH_ABOUT)
+        with gr.Row():
+            c["demo_title"] = gr.Textbox(label="Title", placeholder="default: from the labels", scale=3)
+            c["export_demo"] = gr.Button("Write demo folder", interactive=False, scale=1)
+        c["demo_zip"] = gr.File(label="Demo folder (zip)", visible=False, interactive=False)
+        with gr.Row():
+            c["space_name"] = gr.Textbox(label="Space name", placeholder="your-user/your-demo", scale=3)
+            c["publish_demo"] = gr.Button("Publish to Hugging Face", interactive=False, scale=1)
+        c["publish_message"] = gr.Markdown()
     with gr.Accordion("Configuration (run_config.json)", open=False):
         c["config"] = gr.JSON()
     with gr.Accordion("Status as JSON", open=False):
@@ -167,6 +195,39 @@ def create_tab(service) -> dict:
             return common.error_box(error), gr.update()
         return common.info_box(f"Deleted {run} and its files."), ""
 
+    def export_demo(run, title):
+        """Write RUN/demo/ and offer it as a zip. Messages name the run, never a server path."""
+        hidden = gr.File(value=None, visible=False)
+        if service.demo:
+            return hidden, common.error_box("This public demo is read-only.")
+        if not run:
+            return hidden, common.error_box("Choose a run first.")
+        result, error = common.attempt("write the demo folder", service.export_demo, run, title or "")
+        if error:
+            return hidden, common.error_box(error)
+        return gr.File(value=result["zip"], visible=True), common.info_box(
+            f"Wrote the demo of {run} ({result['examples']} examples from {result['examples_from']}; licence "
+            f"{result['license']}: {result['license_note']}). Unzip it and run pip install -r requirements.txt "
+            "&& python app.py, or upload it as a Gradio Space.")
+
+    def publish_demo(run, title, space):
+        hidden = gr.File(value=None, visible=False)
+        if service.demo:
+            return hidden, common.error_box("This public demo is read-only.")
+        if not run:
+            return hidden, common.error_box("Choose a run first.")
+        if not (space or "").strip():
+            return hidden, common.error_box("Enter a Space name (your-user/your-demo) first.")
+        result, error = common.attempt("publish the demo", service.export_demo, run, title or "", space.strip())
+        if error:
+            return hidden, common.error_box(error)
+        download = gr.File(value=result["zip"], visible=True)
+        if result["publish_error"]:
+            return download, common.error_box(
+                f"{result['publish_error']}. The demo folder of {run} is written; download it below.")
+        return download, common.info_box(f"Published {run} as {result['space_url']} (the Space builds in a "
+                                         "few minutes).")
+
     # ------------------------------------------------------------------ wiring
 
     list_outputs = [c["table"], c["run"]]
@@ -185,6 +246,11 @@ def create_tab(service) -> dict:
                          " ? run : ''"
                       ).then(listing, [c["run"]], list_outputs, api_visibility="private").then(
         status, [c["run"]], status_outputs, api_visibility="private")
+
+    c["export_demo"].click(export_demo, [c["run"], c["demo_title"]], [c["demo_zip"], c["publish_message"]],
+                           api_name="run_export_demo")
+    c["publish_demo"].click(publish_demo, [c["run"], c["demo_title"], c["space_name"]],
+                            [c["demo_zip"], c["publish_message"]], api_name="run_publish_demo")
 
     def on_load():
         """Show the newest running run (else the newest run) straight away."""
