@@ -377,7 +377,7 @@ def launch_options(demo, *, host: str, port: int | None, auth, demo_mode: bool,
         state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [Middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES[demo_mode],
                                               login_failures=login_failures)]},
-        prevent_thread_lock=True, quiet=True, theme=_theme(),
+        prevent_thread_lock=True, quiet=True, theme=_theme(), css=_css(),
     )
 
 
@@ -385,6 +385,12 @@ def _theme():
     from bertlab.ui.app import theme
 
     return theme()
+
+
+def _css() -> str:
+    from bertlab.ui.app import CSS
+
+    return CSS
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:

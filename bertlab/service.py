@@ -16,6 +16,12 @@ from typing import Any
 from .models import AUTO
 
 
+# One load at a time. transformers imports its classes lazily and that first import is not safe
+# from two threads at once: a page opening fired the tokenization tab's first answer while the
+# fill-mask model warmed up, and one of them failed with "cannot import name 'AutoTokenizer'".
+_LOADING = threading.Lock()
+
+
 def _models_signature(root) -> str:
     """Changes when a finished model may have appeared in or left the runs folder or the hub cache:
     the names of the run folders with a final/ model and the time final/ was written, and the
@@ -70,7 +76,8 @@ class Service:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
-            loaded = models.load_model(name, head=head, task=task)
+            with _LOADING:
+                loaded = models.load_model(name, head=head, task=task)
             with self._lock:
                 self._models[key] = loaded
                 while len(self._models) > self.max_models:
@@ -86,7 +93,8 @@ class Service:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-        tok = models.load_tokenizer(name, task)
+        with _LOADING:
+            tok = models.load_tokenizer(name, task)
         with self._lock:
             self._models[key] = tok
             while len(self._models) > self.max_models:

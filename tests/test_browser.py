@@ -250,14 +250,23 @@ def test_chinese_tokenization_renders_real_glyphs(page):
     if not _has_cjk_font():
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk): Chinese would render as boxes")
     panel = open_tab(page, "Chinese tokenization")
+    # The tab opens with its example already tokenized: nothing to press to see what it does.
+    boxes = panel.locator(".token-box")
+    boxes.first.wait_for()
+    assert panel.get_by_text(re.compile(r"characters → \d+ BERT tokens")).count()
+
     text = "我爱北京天安门，我们喜欢学习。"
     panel.get_by_label("Text", exact=True).fill(text)
     panel.get_by_role("button", name="Tokenize", exact=True).click()
 
-    # BERT's view: one token per character, in the token row of the table.
-    token_row = panel.locator("tr").filter(has=page.locator("th", has_text=re.compile(r"^token$")))
-    token_row.wait_for()
-    tokens = [t.strip() for t in token_row.locator("td").all_inner_texts()]
+    # BERT's view: one box per token (position, token, id, type, mask), one token per character.
+    def tokens_shown() -> list[str]:
+        return [t.strip() for t in panel.locator(".token-box > div:nth-child(2)").all_inner_texts()]
+
+    deadline = time.time() + 30
+    while tokens_shown()[1:-1] != list(text) and time.time() < deadline:
+        time.sleep(0.2)
+    tokens = tokens_shown()
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
     assert tokens[1:-1] == list(text)
     summary = panel.get_by_text(re.compile(r"characters → \d+ BERT tokens")).inner_text()
@@ -277,7 +286,7 @@ def test_chinese_tokenization_renders_real_glyphs(page):
     # that needs no download, installed or not.
     import numpy as np
 
-    cells = {ch: token_row.locator("td").nth(1 + text.index(ch)) for ch in "北京学习"}
+    cells = {ch: panel.locator(".token-box > div:nth-child(2)").nth(1 + text.index(ch)) for ch in "北京学习"}
     masks = {ch: ink_mask(cell.screenshot()) for ch, cell in cells.items()}
     for ch, mask in masks.items():
         assert mask.sum() >= 20, f"{ch}: its cell has no visible glyph ({mask.sum()} dark pixels)"
@@ -396,3 +405,82 @@ def test_reloaded_page_reattaches_to_the_running_run(page, lab):
         assert time.time() < deadline, f"run {run} did not stop: {progress_text(panel)!r}"
         time.sleep(0.3)
     assert panel.get_by_role("button", name="Resume", exact=True).is_enabled()
+
+
+def test_token_boxes_wrap_to_the_last_token(page):
+    """A long text's tokens wrap onto more rows instead of running off the page (it was cut off
+    at position 22 of 39): every box, the last included, lies inside the panel."""
+    panel = open_tab(page, "Chinese tokenization")
+    text = "自然语言处理是人工智能的一个重要方向，它研究人与计算机之间用自然语言进行有效通信的各种理论和方法。"
+    panel.get_by_label("Text", exact=True).fill(text)
+    panel.get_by_role("button", name="Tokenize", exact=True).click()
+    boxes = panel.locator(".token-box")
+    deadline = time.time() + 30
+    while boxes.count() != len(text) + 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert boxes.count() == len(text) + 2
+    container = panel.locator(".token-boxes")
+    assert container.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the token boxes overflow sideways"
+    right = panel.bounding_box()["x"] + panel.bounding_box()["width"]
+    last = boxes.last.bounding_box()
+    assert last["x"] + last["width"] <= right + 1 and last["y"] > boxes.first.bounding_box()["y"]  # wrapped
+    assert boxes.last.locator("div").first.inner_text().strip() == str(len(text) + 1)
+
+
+def _write_run(root: Path, run_id: str, task: str, events: list[dict]) -> None:
+    from bertlab import runs
+
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    (folder / "run_config.json").write_text(json.dumps({"task": task, "model": "default"}))
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    runs.write_status(folder, "stopped", "stopped by the user")
+
+
+def test_charts_show_first_evaluations_whole_labels_and_only_real_series(page, lab):
+    """The charts of a run with one evaluation so far: the evaluation's single point is drawn, the
+    y tick labels are whole (not clipped at the chart's edge), and the legend lists only series
+    with points (an MLM-only pre-training run has no NSP curves to name)."""
+    train = [{"type": "train", "step": s, "total_steps": 60, "loss": 0.7 - s * 0.004,
+              "train_accuracy": 0.5 + s * 0.004, "elapsed_s": s} for s in range(2, 40, 2)]
+    evaluation = {"type": "eval", "step": 18, "eval_loss": 0.55, "eval_accuracy": 0.7, "eval_f1": 0.69,
+                  "elapsed_s": 18}
+    _write_run(lab["runs"], "20200101-000000-finetune-c0de", "finetune", train + [evaluation])
+    pretrain = [{"type": "train", "step": s, "total_steps": 100, "mlm_loss": 9 - s * 0.03,
+                 "mlm_accuracy": s * 0.002, "elapsed_s": s} for s in range(5, 100, 5)]
+    pretrain.append({"type": "eval", "step": 50, "eval_mlm_loss": 7.6, "eval_mlm_accuracy": 0.1, "elapsed_s": 50})
+    _write_run(lab["runs"], "20200101-000001-pretrain-c0de", "pretrain", pretrain)
+
+    for tab, run, chart_label, single, absent in (
+            ("Fine-tuning", "20200101-000000-finetune-c0de", "Loss (train and validation)", "validation loss",
+             "accuracy"),
+            ("Pre-training", "20200101-000001-pretrain-c0de", "MLM and NSP loss", "validation MLM loss", "NSP")):
+        panel = open_tab(page, tab)
+        choose_model(panel, "Run", run)
+        block = panel.locator(".block").filter(has=page.locator(".vega-embed")).filter(has_text=chart_label).last
+        deadline = time.time() + 30
+        while line_points(block, single) < 2 and time.time() < deadline:
+            time.sleep(0.3)
+        assert line_points(block, single) >= 2, f"{tab}: the single {single} point is not drawn"
+        # Tick labels are drawn whole: inside the chart's block, and not cut by the chart's own
+        # SVG box (a label starting left of it lost its first digit: "0.70" showed as ".70").
+        clipped = block.evaluate("""block => {
+            const edge = block.getBoundingClientRect().left, out = [];
+            block.querySelectorAll('.role-axis-label text').forEach(t => {
+                const svg = t.ownerSVGElement, left = t.getBoundingClientRect().left;
+                const cut = left < svg.getBoundingClientRect().left - 0.5 && getComputedStyle(svg).overflow !== 'visible';
+                if (cut || left < edge) out.push(t.textContent);
+            });
+            return out; }""")
+        assert clipped == [], (tab, clipped)
+        labels = block.locator(".role-axis-label text")
+        texts = [labels.nth(i).text_content() or "" for i in range(labels.count())]
+        assert any(re.fullmatch(r"\d\.\d+", t.strip()) for t in texts), texts
+        # The legend line under the chart: the axes, then only the series with points.
+        legend = block.locator("xpath=following::*[contains(@class, 'plot-legend')][1]")
+        shown = legend.inner_text()
+        assert "loss by step" in shown and single in shown and absent not in shown, shown
+        if tab == "Fine-tuning":  # metrics logged: accuracy and F1 only, so no precision or ROC-AUC
+            metrics = panel.locator(".plot-legend").filter(has_text="value by step").last.inner_text()
+            assert "accuracy" in metrics and "F1" in metrics, metrics
+            assert "precision" not in metrics and "ROC-AUC" not in metrics, metrics

@@ -101,7 +101,7 @@ def test_page_starts_a_run_under_accelerate_launch_with_an_uploaded_config(
     folder = runs_dir / run
     config = json.loads((folder / "run_config.json").read_text())
     # The run owns a copy of the config it was launched with, and records the process group.
-    assert config["accelerate_config"] == str(folder / "data" / "accelerate-cpu_2proc.yaml")
+    assert config["accelerate_config"] == str(folder / "data" / "accelerate" / "cpu_2proc.yaml")
     assert (config["num_processes"], config["distributed_type"]) == (2, "MULTI_CPU")
     # 57 rows in global batches of 16: 4 steps an epoch, 8 in all; one writer, one line per step.
     events = runs.read_events(folder)
@@ -157,6 +157,6 @@ def test_pretraining_tab_stages_the_uploaded_config_with_the_run(runs_dir, tmp_p
     finally:
         demo.close()
     saved = runs.read_json(runs_dir / run / "run_config.json")
-    staged = runs_dir / run / "data" / "accelerate-cpu_2proc.yaml"
+    staged = runs_dir / run / "data" / "accelerate" / "cpu_2proc.yaml"
     assert saved["accelerate_config"] == str(staged)
     assert staged.read_text() == TWO_CPU_PROCESSES.read_text()

@@ -354,12 +354,17 @@ def test_status_line_curves_and_runs_table():
     assert "⚠️" in failed and "nan" in failed
 
     losses = common.loss_frame(events, "finetune")
-    assert losses.to_dict("list") == {"step": [10.0, 20.0, 20.0], "value": [0.7, 0.4, 0.5],
-                                      "series": ["train loss", "train loss", "validation loss"]}
+    # The validation loss has one point so far: a short flat dash (3% of the step range past it)
+    # makes it a line the chart can draw.
+    assert losses.to_dict("list") == {"step": [10.0, 20.0, 20.0, 20.5], "value": [0.7, 0.4, 0.5, 0.5],
+                                      "series": ["train loss", "train loss", "validation loss", "validation loss"]}
     # Series without points yet are there as one empty row (the plot then knows them from the start).
     metrics = common.metrics_frame(events, "finetune")
-    assert metrics.dropna()["series"].tolist() == ["accuracy"]
-    assert metrics["series"].tolist() == list(common.FINETUNE_METRICS)
+    assert metrics.dropna()["series"].tolist() == ["accuracy"] * 2
+    assert metrics.drop_duplicates("series")["series"].tolist() == list(common.FINETUNE_METRICS)
+    # The legend line names only the series with points.
+    legend = common.legend_html(metrics, common.FINETUNE_METRICS, ("step", "value"))
+    assert "accuracy" in legend and "precision" not in legend and "ROC-AUC" not in legend
 
     rows = [{"run": "old", "task": "finetune", "state": "finished", "created": 1, "step": 40,
              "total_steps": 40, "loss": 0.1234567, "eval_accuracy": 0.9},

@@ -19,6 +19,15 @@ INTRO = ("**bertlab** — a browser lab for BERT: predict masked tokens, classif
          "Chinese text is tokenized, fine-tune on your labeled data and pre-train on your own corpus.")
 
 
+# A chart Gradio 6.31 draws before the page's fonts have loaded measures its tick labels in the
+# fallback font and is not laid out again: with the real font the labels came out a pixel or two
+# wider than the room left for them and lost their first character ("0.70" showed as ".70").
+# Labels allowed to spill into the block's own padding keep them whole.
+CSS = """
+.vega-embed, .vega-embed svg { overflow: visible !important; }
+"""
+
+
 def theme() -> gr.themes.Base:
     """Gradio's default look with one repair: its bundled Source Sans Pro SemiBold (weight 600,
     also used for bold) holds only a few glyphs in gradio 6.31 (A and B among 55), so bold text

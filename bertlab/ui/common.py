@@ -240,12 +240,28 @@ def curve_frame(events: list[dict], series: dict[str, tuple[str, str]], x: str =
                 rows.append((float(event[x]), float(value), label))
     present = {label for _, _, label in rows}
     rows += [(math.nan, math.nan, label) for label in series if label not in present]
+    rows += _dashes_for_single_points(rows)
     # Rows grouped by series in `series` order: the plot assigns colours in order of appearance,
     # so each series keeps its colour whenever the chart is redrawn.
     order = {label: i for i, label in enumerate(series)}
     rows.sort(key=lambda row: order[row[2]])  # stable: steps stay in order within a series
     frame = pd.DataFrame(rows, columns=[x, "value", "series"])
     return frame.astype({x: float, "value": float, "series": str})
+
+
+def _dashes_for_single_points(rows: list[tuple]) -> list[tuple]:
+    """A line needs two points: a series with one (the first evaluation) would not be drawn at all.
+    Such a point gets a short flat dash to its right, 3% of the chart's step range long; the
+    value is the one logged, only the dash's end lies a little past the step."""
+    finite = [r for r in rows if math.isfinite(r[0])]
+    if not finite:
+        return []
+    span = max(r[0] for r in finite) - min(r[0] for r in finite)
+    length = max(0.5, 0.03 * span)
+    counts: dict[str, list[tuple]] = {}
+    for r in finite:
+        counts.setdefault(r[2], []).append(r)
+    return [(points[0][0] + length, points[0][1], label) for label, points in counts.items() if len(points) == 1]
 
 
 LOSS_SERIES = {"train loss": ("train", "loss"), "validation loss": ("eval", "eval_loss")}
@@ -269,26 +285,66 @@ def metrics_frame(events: list[dict], task: str) -> pd.DataFrame:
     return curve_frame(events, PRETRAIN_METRICS if task == "pretrain" else FINETUNE_METRICS)
 
 
-# Named colours, so the caption can say which line is which: Gradio 6.31 sometimes clips the
-# chart's own legend (its height is fixed at the first layout).
+# Named colours, fixed per series (a series keeps its colour whichever others have points).
 PALETTE = [("blue", "#4c78a8"), ("orange", "#f58518"), ("red", "#e45756"), ("teal", "#72b7b2"),
            ("green", "#54a24b"), ("yellow", "#eeca3b"), ("purple", "#b279a2"), ("pink", "#ff9da6"),
            ("brown", "#9d755d"), ("grey", "#bab0ac")]
+# A fixed height: Gradio 6.31 sizes a chart from its container when it first draws it, and a chart
+# first drawn in a hidden tab got no room for its axis title and clipped its tick labels ("0.70"
+# showed as ".70"). The legend is ours, below the chart (see legend_html), so nothing is cut off.
+PLOT_HEIGHT = 300
+
+
+def series_colours(series) -> dict[str, tuple[str, str]]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
 
 
 def line_plot(label: str, y_title: str, series, x: str = "step", frame: pd.DataFrame | None = None, **kwargs):
-    """A gr.LinePlot for long-format frames, showing its (empty) series from the start, each in a
-    fixed colour named in the caption. Updates must send plain frames with the same series: an
-    update that also changes a property (gr.LinePlot(value=..., prop=...)) makes Gradio 6.31 draw
-    the previous value. No fixed height: it cuts the legend off."""
+    """(chart, legend): a gr.LinePlot for long-format frames with its series in fixed colours, and a
+    gr.HTML legend under it that lists only the series that have points (legend_html). Gradio's
+    own legend is off: its entries are fixed when the chart is first drawn, so it listed series
+    that never get a point (NSP curves of an MLM-only run). Updates must send plain frames with the
+    same series: an update that also changes a property (gr.LinePlot(value=..., prop=...)) makes
+    Gradio 6.31 draw the previous value."""
     import gradio as gr
 
     names = list(series)
-    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
-    caption = " · ".join(f"{colours[n][0]}: {n}" for n in names)
-    return gr.LinePlot(value=curve_frame([], series, x=x) if frame is None else frame, x=x, y="value",
-                       color="series", label=label, x_title=x, y_title=y_title, colors_in_legend=names,
-                       color_map={n: c[1] for n, c in colours.items()}, caption=caption, **kwargs)
+    colours = series_colours(names)
+    frame = curve_frame([], series, x=x) if frame is None else frame
+    # Axis titles are ours too, in the legend line: Gradio limits a title to 80% of the chart's
+    # height when first drawn, and a chart first drawn hidden squashed or lost them (" " = none).
+    with gr.Column(min_width=320):
+        plot = gr.LinePlot(value=frame, x=x, y="value", color="series", label=label, x_title=" ", y_title=" ",
+                           colors_in_legend=[], color_map={n: c[1] for n, c in colours.items()},
+                           height=PLOT_HEIGHT, **kwargs)
+        legend = gr.HTML(legend_html(frame, names, axes=(x, y_title)), elem_classes=["plot-legend"])
+    return plot, legend
+
+
+def chart(key: str, frame: pd.DataFrame, series, y_title: str, x_title: str = "step") -> dict:
+    """A chart's two outputs in a tab's status view: the frame and its legend line (see line_plot)."""
+    return {key: frame, f"{key}_legend": legend_html(frame, series, (x_title, y_title))}
+
+
+def legend_html(frame: pd.DataFrame, series, axes: tuple[str, str]) -> str:
+    """The line under a chart: what its axes are, then a coloured line and the name of each series
+    that has points (a series with none yet is left out)."""
+    names = list(series)
+    colours = series_colours(names)
+    x_name, y_name = axes
+    column = "value" if "value" in frame.columns else frame.columns[1]
+    present = set(frame.loc[frame[column].notna(), "series"]) if len(frame) else set()
+    shown = [n for n in names if n in present]
+    axes_text = (f"<span style='color:#666;margin-right:14px'><b>{html.escape(y_name)}</b> by "
+                 f"<b>{html.escape(x_name)}</b></span>")
+    if not shown:
+        return (f"<div style='font-size:0.85em;padding:2px 8px'>{axes_text}"
+                "<span style='color:#888'>no points yet</span></div>")
+    chips = "".join(
+        f"<span class='legend-entry' style='display:inline-flex;align-items:center;margin:0 12px 2px 0'>"
+        f"<span style='display:inline-block;width:18px;height:3px;background:{colours[n][1]};margin-right:5px'>"
+        f"</span>{html.escape(n)}</span>" for n in shown)
+    return f"<div style='font-size:0.85em;padding:2px 8px;line-height:1.6'>{axes_text}{chips}</div>"
 
 
 # ---------------------------------------------------------------------------------- runs

@@ -40,7 +40,8 @@ FORM_KEYS = ["train_file", "validation_file", "example", "text_column", "text_pa
              "eval_every", "early_stopping_patience", "max_train_samples", "max_minutes",
              "validation_fraction", "accelerate_config"]
 # Outputs of the status endpoint (and of every timer tick), in order.
-STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "roc_plot", "confusion", "per_class", "hardest",
+STATUS_KEYS = ["progress", "loss_plot", "loss_plot_legend", "metrics_plot", "metrics_plot_legend", "roc_plot",
+               "roc_plot_legend", "confusion", "per_class", "hardest",
                "run_data", "latest", "stop", "resume", "download", "timer"]
 # What gradio_client receives from the status endpoint: buttons are not API outputs.
 STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("stop", "resume", "download")]
@@ -207,9 +208,10 @@ def status_values(service, run: str) -> dict:
                                   if k in details}
     return {
         "progress": progress,
-        "loss_plot": common.loss_frame(events, "finetune"),
-        "metrics_plot": common.metrics_frame(events, "finetune"),
-        "roc_plot": roc_frame(details),
+        **common.chart("loss_plot", common.loss_frame(events, "finetune"), common.LOSS_SERIES, "loss"),
+        **common.chart("metrics_plot", common.metrics_frame(events, "finetune"), common.FINETUNE_METRICS,
+                       "value"),
+        **common.chart("roc_plot", roc_frame(details), ROC_SERIES, "true positive rate", FPR),
         "confusion": confusion_html(details),
         "per_class": per_class_frame(details),
         "hardest": hardest_frame(details),
@@ -305,11 +307,12 @@ def create_tab(service) -> dict:
         c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
     c["progress"] = gr.Markdown(common.progress_markdown(None))
     with gr.Row():
-        c["loss_plot"] = common.line_plot("Loss (train and validation)", "loss", common.LOSS_SERIES)
-        c["metrics_plot"] = common.line_plot("Validation metrics over time", "value", common.FINETUNE_METRICS,
+        c["loss_plot"], c["loss_plot_legend"] = common.line_plot("Loss (train and validation)", "loss",
+                                                                 common.LOSS_SERIES)
+        c["metrics_plot"], c["metrics_plot_legend"] = common.line_plot("Validation metrics over time", "value", common.FINETUNE_METRICS,
                                              y_lim=[0, 1])
     with gr.Row():
-        c["roc_plot"] = common.line_plot("ROC curve (validation; two classes)", "true positive rate",
+        c["roc_plot"], c["roc_plot_legend"] = common.line_plot("ROC curve (validation; two classes)", "true positive rate",
                                          ROC_SERIES, x=FPR, frame=roc_frame({}), x_lim=[0, 1], y_lim=[0, 1])
         with gr.Column():
             c["confusion"] = gr.HTML(confusion_html({}))

@@ -42,7 +42,7 @@ LOG_EVERY = 2  # progress events every 2 steps, so the page (polling every 1.5 s
 FORM_KEYS = ["corpus_examples", "corpus_files", "start_from", "preset", "model", "train_tokenizer",
              "vocab_size", "nsp", "wwm", "max_seq_length", "batch_size", "lr", "max_steps", "max_minutes",
              "warmup", "eval_every", "seed", "accelerate_config"]
-STATUS_KEYS = ["progress", "loss_plot", "metrics_plot", "predictions", "latest", "stop", "resume", "timer"]
+STATUS_KEYS = ["progress", "loss_plot", "loss_plot_legend", "metrics_plot", "metrics_plot_legend", "predictions", "latest", "stop", "resume", "timer"]
 # What gradio_client receives from the status endpoint: buttons are not API outputs.
 STATUS_API_KEYS = [k for k in STATUS_KEYS if k not in ("stop", "resume")]
 
@@ -163,8 +163,10 @@ def status_values(service, run: str) -> dict:
     latest = common.status_json(state)
     latest["sample_predictions"] = common.last_event(events, "eval", "sample_predictions").get(
         "sample_predictions", [])
-    return {"progress": progress, "loss_plot": common.loss_frame(events, "pretrain"),
-            "metrics_plot": common.metrics_frame(events, "pretrain"),
+    return {"progress": progress,
+            **common.chart("loss_plot", common.loss_frame(events, "pretrain"), common.PRETRAIN_LOSSES, "loss"),
+            **common.chart("metrics_plot", common.metrics_frame(events, "pretrain"), common.PRETRAIN_METRICS,
+                           "accuracy"),
             "predictions": predictions_frame(events),
             "latest": latest,
             "stop": gr.Button(interactive=active and not service.demo),
@@ -250,8 +252,8 @@ def create_tab(service) -> dict:
         c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
     c["progress"] = gr.Markdown(common.progress_markdown(None))
     with gr.Row():
-        c["loss_plot"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
-        c["metrics_plot"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
+        c["loss_plot"], c["loss_plot_legend"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
+        c["metrics_plot"], c["metrics_plot_legend"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
                                              y_lim=[0, 1])
     c["predictions"] = gr.Dataframe(value=predictions_frame([]), interactive=False, wrap=True,
                                     label="Sample sentences at the latest evaluation: watch the model learn")

@@ -24,7 +24,8 @@ so closing the page loses nothing. One run trains at a time; others wait in a qu
 failed or interrupted run resumes from its last complete checkpoint at the same step.
 """
 
-STATUS_KEYS = ["progress", "ft_loss", "ft_metrics", "pt_loss", "pt_metrics", "config", "results",
+STATUS_KEYS = ["progress", "ft_loss", "ft_loss_legend", "ft_metrics", "ft_metrics_legend", "pt_loss",
+               "pt_loss_legend", "pt_metrics", "pt_metrics_legend", "config", "results",
                "data_summary", "latest", "ft_plots", "pt_plots", "stop", "resume", "delete",
                "export_demo", "publish_demo"]
 # What gradio_client receives from the status endpoint: buttons are not API outputs.
@@ -61,10 +62,14 @@ def status_values(service, run: str) -> dict:
     # One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
     # pair that fits the run is shown.
     return {"progress": progress,
-            "ft_loss": common.loss_frame([] if pretrain else events, "finetune"),
-            "ft_metrics": common.metrics_frame([] if pretrain else events, "finetune"),
-            "pt_loss": common.loss_frame(events if pretrain else [], "pretrain"),
-            "pt_metrics": common.metrics_frame(events if pretrain else [], "pretrain"),
+            **common.chart("ft_loss", common.loss_frame([] if pretrain else events, "finetune"), common.LOSS_SERIES,
+                           "loss"),
+            **common.chart("ft_metrics", common.metrics_frame([] if pretrain else events, "finetune"),
+                           common.FINETUNE_METRICS, "value"),
+            **common.chart("pt_loss", common.loss_frame(events if pretrain else [], "pretrain"),
+                           common.PRETRAIN_LOSSES, "loss"),
+            **common.chart("pt_metrics", common.metrics_frame(events if pretrain else [], "pretrain"),
+                           common.PRETRAIN_METRICS, "accuracy"),
             "ft_plots": gr.Column(visible=not pretrain), "pt_plots": gr.Column(visible=pretrain),
             # Server folders are taken out of the JSON views: users see file names, not where they live.
             "config": common.public_view((state or {}).get("config") or {}), "results": results,
@@ -96,13 +101,13 @@ def create_tab(service) -> dict:
     c["progress"] = gr.Markdown(common.progress_markdown(None))
     with gr.Column() as c["ft_plots"]:
         with gr.Row():
-            c["ft_loss"] = common.line_plot("Loss", "loss", common.LOSS_SERIES)
-            c["ft_metrics"] = common.line_plot("Validation metrics", "value", common.FINETUNE_METRICS,
+            c["ft_loss"], c["ft_loss_legend"] = common.line_plot("Loss", "loss", common.LOSS_SERIES)
+            c["ft_metrics"], c["ft_metrics_legend"] = common.line_plot("Validation metrics", "value", common.FINETUNE_METRICS,
                                                y_lim=[0, 1])
     with gr.Column(visible=False) as c["pt_plots"]:
         with gr.Row():
-            c["pt_loss"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
-            c["pt_metrics"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
+            c["pt_loss"], c["pt_loss_legend"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
+            c["pt_metrics"], c["pt_metrics_legend"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
                                                y_lim=[0, 1])
     with gr.Row():
         with gr.Accordion("Results", open=True):
