@@ -416,6 +416,8 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
     out = out or sys.stdout
     auth = read_auth(args)
     demo = create_demo(args.demo)
+    # The page may publish demos with this server's own hub login only when nobody else can reach it.
+    demo.bertlab_service.hub_login_allowed = args.host in LOOPBACK_HOSTS and not args.share and not args.demo
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX[bool(args.demo)])
     # Uploads and answers (zips, CSVs) sit in Gradio's cache, readable by whoever has the link:
     # sweep them hourly, keeping them an hour in a public demo and a day in a lab.

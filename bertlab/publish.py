@@ -595,7 +595,8 @@ def push_to_hub(folder: str | Path, name: str, token: str | None = None, api=Non
     return {"repo_id": repo_id, "url": f"https://huggingface.co/spaces/{repo_id}"}
 
 
-def export_for_page(folder: str | Path, title: str = "", space: str = "") -> dict[str, Any]:
+def export_for_page(folder: str | Path, title: str = "", space: str = "", token: str | None = None,
+                    allow_stored_login: bool = False) -> dict[str, Any]:
     """What the Runs tab's "Publish as a demo" panel does: (re)write RUN/demo/, zip it for download
     and, given a Space name, upload it. A failed upload is returned as "publish_error" (the zip is
     still offered); messages name the run, never a server path."""
@@ -606,7 +607,10 @@ def export_for_page(folder: str | Path, title: str = "", space: str = "") -> dic
     result["space_url"], result["publish_error"] = "", ""
     if space.strip():
         try:
-            result["space_url"] = push_to_hub(folder / "demo", space)["url"]
+            if not token and not allow_stored_login:
+                raise PublishError("cannot publish from a shared page with the server's own login: paste a "
+                                   "Hugging Face token with write access (used for this upload only)")
+            result["space_url"] = push_to_hub(folder / "demo", space, token=token or None)["url"]
         except PublishError as exc:
             result["publish_error"] = str(exc)
     result.pop("out")  # a server path: the page names the run instead

@@ -58,6 +58,10 @@ class Service:
         self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+        # Whether the page may publish with the server's own Hugging Face login (HF_TOKEN or a stored
+        # login) when no token is typed: set by app.serve for a page bound to loopback without a
+        # share link; off otherwise, so a shared page never lends the owner's account.
+        self.hub_login_allowed = False
 
     # ---------------------------------------------------------------- models
 
@@ -306,7 +310,7 @@ class Service:
 
     # ---------------------------------------------------------------- sharing
 
-    def export_demo(self, run: str, title: str = "", push_to_hub_name: str = "") -> dict[str, Any]:
+    def export_demo(self, run: str, title: str = "", push_to_hub_name: str = "", token: str = "") -> dict[str, Any]:
         """Write a finished run as a stand-alone demo (RUN/demo/: app.py, model, pinned requirements,
         a README a Hugging Face Space reads) and zip it for download; with a Space name, also upload
         it (bertlab.publish). Returns the export's summary with "zip", "space_url" and
@@ -317,4 +321,8 @@ class Service:
 
         if self.demo:
             raise BadInput("publishing runs is switched off in this public demo")
-        return export_for_page(self._run_folder(run), title=title or "", space=push_to_hub_name or "")
+        # Without a token typed on the page, only a page served to this machine alone may publish
+        # with the server's own hub login (app.serve sets hub_login_allowed); on a shared page every
+        # logged-in collaborator would otherwise publish under the owner's account.
+        return export_for_page(self._run_folder(run), title=title or "", space=push_to_hub_name or "",
+                               token=token or None, allow_stored_login=self.hub_login_allowed)

@@ -480,3 +480,15 @@ def test_demo_keeps_inference_open_and_caps_text_uploads_bodies_and_queue(site, 
     assert public.demo.max_file_size == 2 * 1024 * 1024
     # Still serving.
     assert len(c.predict("fine", "", site.clf, api_name="/classify")[0]["confidences"]) == 2
+
+
+def test_only_a_page_for_this_machine_alone_publishes_with_the_servers_hub_login(lab, public, monkeypatch):
+    """With --share (or --demo, or a non-loopback --host) every visitor could otherwise publish a
+    Space under the owner's Hugging Face account: such a page needs a token typed in."""
+    assert lab.demo.bertlab_service.hub_login_allowed is False  # --share
+    assert public.demo.bertlab_service.hub_login_allowed is False  # --demo
+    local = app.serve(app.parse_args(["--port", str(free_port())]), out=Lines())
+    try:
+        assert local.bertlab_service.hub_login_allowed is True
+    finally:
+        local.close()

@@ -472,9 +472,13 @@ def test_service_exports_by_run_id_and_refuses_in_public_demo(site, monkeypatch)
         Service(demo=True).export_demo(site.ft.name)
     with pytest.raises(BadInput, match="not a run id"):
         Service().export_demo(str(site.root / "data"))
-    result = Service().export_demo(site.ft.name, "Reviews", "someone/reviews")
+    local = Service()
+    local.hub_login_allowed = True  # as app.serve sets it for a page served to this machine alone
+    result = local.export_demo(site.ft.name, "Reviews", "someone/reviews")
     assert (site.ft / "demo" / "app.py").exists() and Path(result["zip"]).stat().st_size > 0
     assert "offline" in result["publish_error"] and not result["space_url"]
+    shared = Service().export_demo(site.ft.name, "Reviews", "someone/reviews")  # a shared page's default
+    assert "paste a Hugging Face token" in shared["publish_error"] and not shared["space_url"]
     assert str(site.root) not in json.dumps(result, ensure_ascii=False).replace(result["zip"], "")
 
 
@@ -495,10 +499,16 @@ def test_runs_tab_panel_writes_the_zip_and_reports_offline_publishing(site, monk
         assert str(_value(download)).endswith(".zip") and "Wrote the demo" in message
         with zipfile.ZipFile(_value(download)) as archive:
             assert {"app.py", "README.md", "requirements.txt", "demo.json", "model/config.json"} <= set(archive.namelist())
-        download, message = client.predict(site.pt.name, "", "someone/mlm-demo", api_name="/run_publish_demo")
+        # A shared page (the service default) never lends the server's own hub login: no token typed,
+        # no upload, and the folder is still offered.
+        download, message = client.predict(site.pt.name, "", "someone/mlm-demo", "", api_name="/run_publish_demo")
+        assert _value(download) and "cannot publish" in message and "paste a Hugging Face token" in message
+        # With a token typed, it gets as far as the network: offline here.
+        secret = "hf_" + "x" * 30
+        download, message = client.predict(site.pt.name, "", "someone/mlm-demo", secret, api_name="/run_publish_demo")
         assert _value(download) and "cannot publish" in message and "offline" in message
-        assert str(site.root) not in message
-        _, message = client.predict(site.pt.name, "", "", api_name="/run_publish_demo")
+        assert str(site.root) not in message and secret not in message
+        _, message = client.predict(site.pt.name, "", "", "", api_name="/run_publish_demo")
         assert "Space name" in message
     finally:
         page.close()

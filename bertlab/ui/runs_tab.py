@@ -124,6 +124,9 @@ def create_tab(service) -> dict:
         c["demo_zip"] = gr.File(label="Demo folder (zip)", visible=False, interactive=False)
         with gr.Row():
             c["space_name"] = gr.Textbox(label="Space name", placeholder="your-user/your-demo", scale=3)
+            c["hub_token"] = gr.Textbox(label="Hugging Face token (write access)", type="password", scale=3,
+                                        info="used for this upload only, never stored; leave empty to use this "
+                                             "server's own login (only on a page served to this machine alone)")
             c["publish_demo"] = gr.Button("Publish to Hugging Face", interactive=False, scale=1)
         c["publish_message"] = gr.Markdown()
     with gr.Accordion("Configuration (run_config.json)", open=False):
@@ -215,7 +218,7 @@ def create_tab(service) -> dict:
             f"{result['license']}: {result['license_note']}). Unzip it and run pip install -r requirements.txt "
             "&& python app.py, or upload it as a Gradio Space.")
 
-    def publish_demo(run, title, space):
+    def publish_demo(run, title, space, token=""):
         hidden = gr.File(value=None, visible=False)
         if service.demo:
             return hidden, common.error_box("This public demo is read-only.")
@@ -223,7 +226,8 @@ def create_tab(service) -> dict:
             return hidden, common.error_box("Choose a run first.")
         if not (space or "").strip():
             return hidden, common.error_box("Enter a Space name (your-user/your-demo) first.")
-        result, error = common.attempt("publish the demo", service.export_demo, run, title or "", space.strip())
+        result, error = common.attempt("publish the demo", service.export_demo, run, title or "", space.strip(),
+                                       token=(token or "").strip())
         if error:
             return hidden, common.error_box(error)
         download = gr.File(value=result["zip"], visible=True)
@@ -254,7 +258,7 @@ def create_tab(service) -> dict:
 
     c["export_demo"].click(export_demo, [c["run"], c["demo_title"]], [c["demo_zip"], c["publish_message"]],
                            api_name="run_export_demo")
-    c["publish_demo"].click(publish_demo, [c["run"], c["demo_title"], c["space_name"]],
+    c["publish_demo"].click(publish_demo, [c["run"], c["demo_title"], c["space_name"], c["hub_token"]],
                             [c["demo_zip"], c["publish_message"]], api_name="run_publish_demo")
 
     def on_load():
