@@ -75,3 +75,26 @@ def read_corpus(paths: list[str]) -> list[list[str]]:
 def corpus_stats(documents: list[list[str]]) -> dict[str, int]:
     return {"documents": len(documents), "sentences": sum(len(d) for d in documents),
             "characters": sum(len(s) for d in documents for s in d)}
+
+
+def check_corpus_files(paths: list[str]) -> None:
+    """DataError naming the first file that cannot be pre-trained on (missing, a folder, binary or
+    undecodable, no text at all), before any run is made for it."""
+    if not paths:
+        raise DataError("no corpus given: pass one or more UTF-8 text files (--corpus FILE ...)")
+    from .labeled_data import _check_binary
+
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise DataError("corpus file not found", path=str(path)) from None
+        except IsADirectoryError:
+            raise DataError("is a folder; give text files", path=str(path)) from None
+        except OSError as exc:
+            raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from None
+        if not data.strip():
+            raise DataError("the file is empty: a corpus needs text", path=str(path))
+        _check_binary(data, str(path))
+        if not decode_bytes(data, str(path)).strip():
+            raise DataError("the file holds no text", path=str(path))

@@ -242,6 +242,13 @@ class Service:
         return {"train_examples": len(train), "validation_examples": len(validation),
                 "labels": train.label_names, "notes": small_data_notes(config, len(train), len(validation))}
 
+    def check_corpus(self, paths: list[str]) -> None:
+        """Every corpus file readable as text, before any run folder exists (bertlab.corpus)."""
+        from .corpus import check_corpus_files
+
+        self._refuse_training_in_demo()
+        check_corpus_files(paths)
+
     def list_runs(self) -> list[dict[str, Any]]:
         from . import runs
 

@@ -188,3 +188,27 @@ def test_resume_is_offered_only_where_it_can_help(runs_dir):
     service = Service()
     assert runs_tab.status_values(service, never.name)["resume"].interactive is False
     assert runs_tab.status_values(service, later.name)["resume"].interactive is True
+
+
+def test_bad_corpus_files_are_refused_at_pretraining_start(runs_dir, tmp_path):
+    from gradio_client import Client, handle_file
+
+    from bertlab.ui import pretrain_tab
+    from test_ui_training import _form
+
+    demo, _ = _launch(NoWorkerService())
+    try:
+        client = Client(demo.local_url, verbose=False)
+        for name, content in (("empty.txt", b""), ("picture.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)):
+            path = tmp_path / name
+            path.write_bytes(content)
+            values = _form(pretrain_tab.FORM_KEYS, corpus_examples=[], corpus_files=[handle_file(str(path))],
+                           start_from="scratch", preset="tiny", model="default", train_tokenizer=True,
+                           vocab_size=800, nsp=False, wwm=False, max_seq_length=64, batch_size=16, lr=7e-4,
+                           max_steps=40, max_minutes=2, warmup=0.1, eval_every=20, seed=5)
+            message, run, _ = client.predict(*values, api_name="/pretrain_start")
+            assert "Not started" in message and name in message and "/tmp" not in message, message
+            assert not _value(run)
+        assert not list(runs_dir.iterdir())
+    finally:
+        demo.close()

@@ -300,8 +300,12 @@ def create_tab(service) -> dict:
         no_change = [gr.update(), gr.update()]
         if service.demo:
             return [common.error_box("Training is switched off in this public demo.")] + no_change
-        # Check everything before making a folder or copying a byte.
-        _, error = common.attempt("check the settings", build, values)
+        # Check everything before making a folder or copying a byte: the settings, then every corpus
+        # file (an empty, binary or undecodable one is refused here, not by a run that fails at once).
+        checked, error = common.attempt("check the settings", build, values)
+        if not error:  # the built config names the chosen examples and the uploads
+            _, error = common.attempt("read the corpus", service.check_corpus, list(checked.pretrain.corpus))
+            error = error and f"Not started: {error}"
         if error:
             common.warn(error)
             return [common.error_box(error)] + no_change
