@@ -56,7 +56,7 @@ class TrainConfig:
     """Everything one training run needs; saved as run_config.json."""
 
     task: str = "finetune"  # "finetune" | "pretrain"
-    model: str = ""  # "" = the task's default (see bertlab.models.DEFAULTS)
+    model: str = ""  # "" = the task's default (see bertlab.models.TASK_DEFAULTS)
     out: str = ""  # run folder; "" = runs/<run-id>
     # optimisation
     epochs: float = 1.0

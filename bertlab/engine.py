@@ -259,11 +259,6 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
     `resume=True` continues the run in `config.out` from its last complete checkpoint.
     `task` overrides the task built from `config.task` (tests use this for toy tasks).
     """
-    import torch
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
-
     accelerator = make_accelerator(config)
     main = accelerator.is_main_process
     config.num_processes = accelerator.num_processes
@@ -289,8 +284,7 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
     events = EventLog(folder, main, on_event)
     stop_requested = StopFlag(folder)
     try:
-        return _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress,
-                      torch, set_seed, tqdm, get_linear_schedule_with_warmup)
+        return _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress)
     except (BadInput, TrainingFailed) as exc:
         if main:
             _record_failure(folder, str(exc))
@@ -319,272 +313,359 @@ def _record_failure(folder: Path, message: str) -> None:
             time.sleep(0.2)
 
 
-def _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress,
-           torch, set_seed, tqdm, get_linear_schedule_with_warmup):
-    from .tasks import build_task
+def _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress) -> dict[str, Any]:
+    """The loop, top to bottom in named steps (as run_mlm_no_trainer.py reads): the task's model and
+    data, the step plan, optimizer and schedule, data loaders, the state a resume restores, then
+    epochs of update steps, each followed by logging, evaluation, checkpoints and the stop checks,
+    and finally the last evaluation, checkpoint and final/ model."""
+    from accelerate.utils import set_seed
 
-    main = accelerator.is_main_process
     # Checked before the task reads and tokenizes its data, which can take minutes.
     if config.word_embeddings not in ("train", "mask-row"):
         raise BadInput(f"word_embeddings must be 'train' or 'mask-row', not {config.word_embeddings!r}")
     set_seed(config.seed)
-    task = task or build_task(config, accelerator)
-    task.setup()
-    model = task.model
-    if config.trainable_layers >= 0:
-        frozen = freeze_lower_layers(model, config.trainable_layers)
+    loop = TrainingLoop(config, accelerator, folder, events, stop_requested)
+    loop.set_up_task(task)
+    loop.plan_steps()
+    loop.build_optimizer()
+    loop.build_eval_loader()
+    if resume:
+        loop.restore_from_checkpoint()
+    end_reason, message = loop.run_epochs(show_progress)
+    return loop.finish(end_reason, message)
+
+
+class TrainingLoop:
+    """The state of one run's loop (model, optimizer, schedule, counters) and its steps. Each method
+    is one step of `_train`; `state` is what a checkpoint saves and a resume restores."""
+
+    def __init__(self, config, accelerator, folder: Path, events: EventLog, stop_requested: StopFlag):
+        self.config, self.accelerator, self.folder = config, accelerator, folder
+        self.events, self.stop_requested = events, stop_requested
+        self.main = accelerator.is_main_process
+        self.state = {"step": 0, "epoch": 0, "batches_done_in_epoch": 0, "best_metric": None,
+                      "evals_without_improvement": 0, "elapsed_before_s": 0.0}
+        self.step = 0
+        self.eval_loader = None
+        self.start_time = time.time()
+
+    # ------------------------------------------------------------------ before the first step
+
+    def set_up_task(self, task) -> None:
+        """The task's model and data (a test may pass its own task), layers frozen as configured,
+        and the data summary and resolved config written beside the run."""
+        from .tasks import build_task
+
+        config, main = self.config, self.main
+        self.task = task = task or build_task(config, self.accelerator)
+        task.setup()
+        self.model = task.model
+        if config.trainable_layers >= 0:
+            frozen = freeze_lower_layers(self.model, config.trainable_layers)
+            if main:
+                self.events.emit({"type": "info", "step": 0, "message": f"trainable: top {config.trainable_layers} "
+                                  f"layers and heads; {frozen:,} parameters frozen"})
+        if config.word_embeddings == "mask-row":
+            trained_row = train_only_mask_row(self.model, task.tokenizer)
+            if main:
+                self.events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the "
+                                  f"[MASK] row (id {trained_row})"})
         if main:
-            events.emit({"type": "info", "step": 0, "message": f"trainable: top {config.trainable_layers} "
-                         f"layers and heads; {frozen:,} parameters frozen"})
-    if config.word_embeddings == "mask-row":
-        trained_row = train_only_mask_row(model, task.tokenizer)
-        if main:
-            events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the [MASK] "
-                         f"row (id {trained_row})"})
-    if main:
-        runs.atomic_write_json(folder / "data_summary.json", task.data_summary())
-        config.save(folder / "run_config.json")  # tasks may fill in details (labels, vocab size)
+            runs.atomic_write_json(self.folder / "data_summary.json", task.data_summary())
+            config.save(self.folder / "run_config.json")  # tasks may fill in details (labels, vocab size)
 
-    lengths = task.train_lengths()
-    batches_per_epoch = math.ceil(len(lengths) / config.batch_size)
-    batches_per_epoch = math.ceil(batches_per_epoch / accelerator.num_processes)
-    updates_per_epoch = max(1, math.ceil(batches_per_epoch / config.gradient_accumulation_steps))
-    total_steps = config.max_steps or max(1, math.ceil(updates_per_epoch * config.epochs))
-    num_epochs = math.ceil(total_steps / updates_per_epoch)
-    warmup_steps = int(config.warmup * total_steps) if config.warmup < 1 else int(config.warmup)
+    def plan_steps(self) -> None:
+        """Optimizer updates per epoch (over all processes, after accumulation), total steps,
+        epochs and warm-up steps."""
+        config, processes = self.config, self.accelerator.num_processes
+        self.lengths = self.task.train_lengths()
+        batches = math.ceil(len(self.lengths) / config.batch_size)
+        self.batches_per_epoch = math.ceil(batches / processes)
+        self.updates_per_epoch = max(1, math.ceil(self.batches_per_epoch / config.gradient_accumulation_steps))
+        self.total_steps = config.max_steps or max(1, math.ceil(self.updates_per_epoch * config.epochs))
+        self.num_epochs = math.ceil(self.total_steps / self.updates_per_epoch)
+        self.warmup_steps = int(config.warmup * self.total_steps) if config.warmup < 1 else int(config.warmup)
 
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    params = [p for p in model.named_parameters() if p[1].requires_grad]
-    if config.word_embeddings == "mask-row":
-        # Decoupled weight decay would shrink every row, not only the one that trains.
-        no_decay += ("word_embeddings.weight",)
-    optimizer = torch.optim.AdamW([
-        {"params": [p for n, p in params if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
-        {"params": [p for n, p in params if n.endswith(no_decay)], "weight_decay": 0.0},
-    ], lr=config.lr, fused=_fused_adamw_ok(model))
-    # accelerate steps a prepared scheduler once per process per update, hence the scaling.
-    scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps * accelerator.num_processes,
-                                                total_steps * accelerator.num_processes)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    def build_optimizer(self) -> None:
+        """AdamW (no decay on biases and norms), a linear warm-up/decay schedule, one prepare."""
+        import torch
+        from transformers import get_linear_schedule_with_warmup
 
-    def loader_for(epoch: int):
+        config, accelerator = self.config, self.accelerator
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        params = [p for p in self.model.named_parameters() if p[1].requires_grad]
+        if config.word_embeddings == "mask-row":
+            # Decoupled weight decay would shrink every row, not only the one that trains.
+            no_decay += ("word_embeddings.weight",)
+        optimizer = torch.optim.AdamW([
+            {"params": [p for n, p in params if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+            {"params": [p for n, p in params if n.endswith(no_decay)], "weight_decay": 0.0},
+        ], lr=config.lr, fused=_fused_adamw_ok(self.model))
+        # accelerate steps a prepared scheduler once per process per update, hence the scaling.
+        scheduler = get_linear_schedule_with_warmup(optimizer, self.warmup_steps * accelerator.num_processes,
+                                                    self.total_steps * accelerator.num_processes)
+        self.model, self.optimizer, self.scheduler = accelerator.prepare(self.model, optimizer, scheduler)
+
+    def train_loader(self, epoch: int):
+        """This epoch's batches: length-grouped (or shuffled) by a seed that depends on the epoch."""
+        import torch
         from torch.utils.data import DataLoader
 
-        sampler = LengthGroupedBatches(lengths, config.batch_size, config.seed, epoch, config.group_by_length)
+        config = self.config
+        sampler = LengthGroupedBatches(self.lengths, config.batch_size, config.seed, epoch, config.group_by_length)
         # Its own generator: creating the iterator then draws nothing from the global RNG, which
         # a resumed run restored to the checkpoint's state (dropout and masking depend on it).
-        loader = DataLoader(task.train_dataset, batch_sampler=sampler, collate_fn=task.collate_train,
+        loader = DataLoader(self.task.train_dataset, batch_sampler=sampler, collate_fn=self.task.collate_train,
                             generator=torch.Generator().manual_seed(config.seed + epoch))
-        return accelerator.prepare_data_loader(loader)
+        return self.accelerator.prepare_data_loader(loader)
 
-    eval_loader = None
-    if task.eval_dataset is not None and len(task.eval_dataset):
+    def build_eval_loader(self) -> None:
+        """Validation batches, longest first (the first batch shows at once whether memory suffices)."""
+        task = self.task
+        if task.eval_dataset is None or not len(task.eval_dataset):
+            return
         from torch.utils.data import DataLoader
 
         order = sorted(range(len(task.eval_dataset)), key=lambda i: -task.eval_lengths()[i])
-        eval_loader = accelerator.prepare_data_loader(DataLoader(
-            [task.eval_dataset[i] for i in order], batch_size=config.batch_size * 2,
+        self.eval_loader = self.accelerator.prepare_data_loader(DataLoader(
+            [task.eval_dataset[i] for i in order], batch_size=self.config.batch_size * 2,
             collate_fn=task.collate_eval, shuffle=False))
 
-    state = {"step": 0, "epoch": 0, "batches_done_in_epoch": 0, "best_metric": None,
-             "evals_without_improvement": 0, "elapsed_before_s": 0.0}
-    if resume:
-        saved, checkpoint, skipped = _load_intact_checkpoint(accelerator, folder)
-        state.update(saved)
-        events.trim_after(state["step"])
-        if main:
-            resumed = {"type": "resume", "step": state["step"], "total_steps": total_steps,
+    def restore_from_checkpoint(self) -> None:
+        """Model, optimizer, schedule, RNG and counters from the newest intact checkpoint; events
+        written after it are dropped, so the curves continue from the same step."""
+        saved, checkpoint, skipped = _load_intact_checkpoint(self.accelerator, self.folder)
+        self.state.update(saved)
+        self.events.trim_after(self.state["step"])
+        if self.main:
+            resumed = {"type": "resume", "step": self.state["step"], "total_steps": self.total_steps,
                        "checkpoint": checkpoint.name}
             if skipped:
-                resumed["message"] = ("resumed from the newest intact checkpoint, " + checkpoint.name + "; skipped "
-                                      + "; ".join(skipped))
-            events.emit(resumed)
+                resumed["message"] = ("resumed from the newest intact checkpoint, " + checkpoint.name
+                                      + "; skipped " + "; ".join(skipped))
+            self.events.emit(resumed)
 
-    start_time = time.time()
-    budget_s = config.max_minutes * 60 if config.max_minutes else None
-    step = start_step = state["step"]
-    progress = tqdm(total=total_steps, initial=step, disable=not (main and show_progress),
-                    desc=f"{config.task}", dynamic_ncols=True)
-    if main:
-        runs.write_status(folder, "running", "training", pid=os.getpid(), total_steps=total_steps)
+    # ------------------------------------------------------------------ the epochs
 
-    window = {"loss": 0.0, "n": 0, "samples": 0, "tokens": 0, "t0": time.time(), "stats": {}}
-    last_eval: dict[str, Any] = {}
-    end_reason = "finished"
-    message = ""
+    def run_epochs(self, show_progress: bool) -> tuple[str, str]:
+        """Epochs of update steps until the plan, a stop request, the time budget, early stopping or
+        a non-finite loss ends them; returns (end reason, message)."""
+        from tqdm.auto import tqdm
 
-    def elapsed() -> float:
-        return state["elapsed_before_s"] + time.time() - start_time
+        config, accelerator, state = self.config, self.accelerator, self.state
+        self.start_time = time.time()
+        self.budget_s = config.max_minutes * 60 if config.max_minutes else None
+        self.step = self.start_step = state["step"]
+        self.progress = tqdm(total=self.total_steps, initial=self.step, disable=not (self.main and show_progress),
+                             desc=f"{config.task}", dynamic_ncols=True)
+        if self.main:
+            runs.write_status(self.folder, "running", "training", pid=os.getpid(), total_steps=self.total_steps)
+        self.window = self._new_window()
+        end: tuple[str, str] = ("finished", "")
+        self.model.train()
+        for epoch in range(state["epoch"], self.num_epochs):
+            if self.step >= self.total_steps:
+                break
+            loader = self.train_loader(epoch)
+            skip = state["batches_done_in_epoch"] if epoch == state["epoch"] else 0
+            if skip:  # a resumed run continues mid-epoch with the same batches
+                loader = accelerator.skip_first_batches(loader, skip)
+            batches_done = skip
+            state["epoch"] = epoch
+            ended = None
+            for batch in loader:
+                loss = self.train_step(batch)
+                batches_done += 1
+                if not accelerator.sync_gradients:
+                    continue  # a micro-batch of gradient accumulation: no update yet
+                self.step += 1
+                state["batches_done_in_epoch"] = batches_done
+                self.progress.update(1)
+                ended = self.after_update(loss)
+                if ended:
+                    break
+            if ended is None:  # the epoch ran out
+                state["batches_done_in_epoch"] = 0
+                state["epoch"] = epoch + 1
+                if not config.eval_every and self.eval_loader is not None and self.step < self.total_steps:
+                    self.improved(self.evaluate())
+                    if not config.save_every:
+                        self.checkpoint()
+                continue
+            end = ended
+            if state["batches_done_in_epoch"] >= self.batches_per_epoch:
+                state["batches_done_in_epoch"], state["epoch"] = 0, epoch + 1
+            break
+        self.progress.close()
+        return end
 
-    def trainer_state() -> dict:
-        return dict(state, step=step, elapsed_before_s=elapsed())
+    def train_step(self, batch):
+        """Forward, backward, clip, optimizer and schedule (a no-op on accumulation micro-batches);
+        the batch's loss, size and tokens go into the logging window. Returns the loss (a tensor)."""
+        config, accelerator = self.config, self.accelerator
+        with accelerator.accumulate(self.model):
+            loss, stats = self.task.training_step(self.model, batch)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and config.max_grad_norm:
+                accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        value = loss.detach().float()
+        window = self.window
+        window["loss"] += value.item()
+        window["n"] += 1
+        window["samples"] += _batch_size(batch)
+        window["tokens"] += _batch_tokens(batch)
+        for key, val in stats.items():
+            window["stats"][key] = window["stats"].get(key, 0.0) + float(val)
+        return value
 
-    def checkpoint():
-        _save_checkpoint(accelerator, folder, step, trainer_state(), config.keep_checkpoints)
+    def after_update(self, loss) -> tuple[str, str] | None:
+        """After each optimizer update: the NaN guard, the log line, evaluation and checkpoints when
+        due, then the reasons to end early. Returns (end reason, message) when the run ends here."""
+        config, accelerator, step = self.config, self.accelerator, self.step
+        if _flag_any(accelerator, not math.isfinite(loss.item())):
+            return "failed", (f"the loss became {loss.item()} at step {step}; training diverged. "
+                              f"Try a lower learning rate than {config.lr:g} (e.g. {config.lr / 10:g}).")
+        self.log_window()
+        evaluated = False
+        if config.eval_every and step % config.eval_every == 0 and step < self.total_steps:
+            self.improved(self.evaluate())
+            evaluated = True
+            if not config.save_every:
+                self.checkpoint()
+        if config.save_every and step % config.save_every == 0:
+            self.checkpoint()
+        if (config.early_stopping_patience and evaluated
+                and self.state["evals_without_improvement"] >= config.early_stopping_patience):
+            return "finished", f"early stopping after {step} steps"
+        if _flag_any(accelerator, self.main and self.stop_requested()):
+            return "stopped", f"stopped at step {step} on request"
+        if self.budget_s and _flag_any(accelerator, time.time() - self.start_time >= self.budget_s):
+            return "stopped_budget", f"time budget of {config.max_minutes:g} min reached at step {step}"
+        if step >= self.total_steps:
+            return "finished", ""
+        return None
 
-    def run_eval() -> dict[str, Any]:
-        nonlocal last_eval
-        if eval_loader is None:
+    # ------------------------------------------------------------------ logging, evaluation, checkpoints
+
+    @staticmethod
+    def _new_window() -> dict:
+        return {"loss": 0.0, "n": 0, "samples": 0, "tokens": 0, "t0": time.time(), "stats": {}}
+
+    def elapsed(self) -> float:
+        return self.state["elapsed_before_s"] + time.time() - self.start_time
+
+    def log_window(self) -> None:
+        """Every log_every steps, and at least every 2 s so a watching page stays current: one train
+        event with the window's mean loss, speed, lr and ETA, then a fresh window."""
+        config, accelerator, step = self.config, self.accelerator, self.step
+        log_now = (step % config.log_every == 0 or step == self.total_steps or step == 1
+                   or time.time() - self.window["t0"] >= 2.0)
+        if accelerator.num_processes > 1:
+            # The 2-second rule fires at different steps on different processes: agree first,
+            # then log the mean over every process's batches, not the main process's share.
+            log_now = _flag_any(accelerator, log_now)
+            if log_now:
+                self.window = _sum_over_processes(accelerator, self.window)
+        if not log_now:
+            return
+        window, now = self.window, time.time()
+        span = max(now - window["t0"], 1e-9)
+        n = max(window["n"], 1)
+        seconds_per_step = (now - self.start_time) / max(step - self.start_step, 1)  # this invocation
+        event = {"type": "train", "step": step, "total_steps": self.total_steps,
+                 "epoch": round(step / self.updates_per_epoch, 4), "loss": window["loss"] / n,
+                 "lr": self.scheduler.get_last_lr()[0],
+                 "samples_per_s": window["samples"] / span, "tokens_per_s": window["tokens"] / span,
+                 "elapsed_s": self.elapsed(), "eta_s": seconds_per_step * (self.total_steps - step)}
+        event.update(self.task.summarize_stats(window["stats"], n))
+        if self.main:
+            self.events.emit(event)
+            self.progress.set_postfix(loss=f"{event['loss']:.4f}")
+        self.window = self._new_window()
+
+    def evaluate(self) -> dict[str, Any]:
+        """The task's validation metrics now (an eval event too); {} without validation data."""
+        import torch
+
+        if self.eval_loader is None:
             return {}
-        model.eval()
+        self.model.eval()
         # fork_rng: evaluating must not move the global RNG (DataLoader iterators draw from it), so
         # a run that evaluated or stopped early continues exactly as an uninterrupted one would.
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            metrics = task.evaluate(model, eval_loader)
-        model.train()
-        last_eval = metrics
-        if main:
-            events.emit({"type": "eval", "step": step, "total_steps": total_steps,
-                         "epoch": round(step / updates_per_epoch, 4), "elapsed_s": elapsed(), **metrics})
+            metrics = self.task.evaluate(self.model, self.eval_loader)
+        self.model.train()
+        if self.main:
+            self.events.emit({"type": "eval", "step": self.step, "total_steps": self.total_steps,
+                              "epoch": round(self.step / self.updates_per_epoch, 4), "elapsed_s": self.elapsed(),
+                              **metrics})
         return metrics
 
-    def improved(metrics: dict) -> bool:
-        key, greater = task.metric_for_best
+    def improved(self, metrics: dict) -> bool:
+        """Track the best value of the task's metric (for early stopping)."""
+        key, greater = self.task.metric_for_best
         value = metrics.get(key)
         if value is None:
             return False
-        best = state["best_metric"]
+        best = self.state["best_metric"]
         if best is None or (value > best if greater else value < best):
-            state["best_metric"] = value
-            state["evals_without_improvement"] = 0
+            self.state["best_metric"] = value
+            self.state["evals_without_improvement"] = 0
             return True
-        state["evals_without_improvement"] += 1
+        self.state["evals_without_improvement"] += 1
         return False
 
-    model.train()
-    done = step >= total_steps
-    for epoch in range(state["epoch"], num_epochs):
-        if done:
-            break
-        loader = loader_for(epoch)
-        skip = state["batches_done_in_epoch"] if epoch == state["epoch"] else 0
-        if skip:
-            loader = accelerator.skip_first_batches(loader, skip)
-        batches_done = skip
-        state["epoch"] = epoch
-        for batch in loader:
-            with accelerator.accumulate(model):
-                loss, stats = task.training_step(model, batch)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and config.max_grad_norm:
-                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            batches_done += 1
-            value = loss.detach().float()
-            window["loss"] += value.item()
-            window["n"] += 1
-            window["samples"] += _batch_size(batch)
-            window["tokens"] += _batch_tokens(batch)
-            for key, val in stats.items():
-                window["stats"][key] = window["stats"].get(key, 0.0) + float(val)
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            state["batches_done_in_epoch"] = batches_done
-            progress.update(1)
-            bad_loss = _flag_any(accelerator, not math.isfinite(value.item()))
-            if bad_loss:
-                end_reason = "failed"
-                message = (f"the loss became {value.item()} at step {step}; training diverged. "
-                           f"Try a lower learning rate than {config.lr:g} (e.g. {config.lr / 10:g}).")
-                break
-            # Every log_every steps, and at least every 2 s so a watching page stays current.
-            log_now = (step % config.log_every == 0 or step == total_steps or step == 1
-                       or time.time() - window["t0"] >= 2.0)
-            if accelerator.num_processes > 1:
-                # The 2-second rule fires at different steps on different processes: agree first,
-                # then log the mean over every process's batches, not the main process's share.
-                log_now = _flag_any(accelerator, log_now)
-                if log_now:
-                    window = _sum_over_processes(accelerator, window)
-            if log_now:
-                now = time.time()
-                span = max(now - window["t0"], 1e-9)
-                n = max(window["n"], 1)
-                rate = (now - start_time) / max(step - start_step, 1)  # seconds per step, this invocation
-                event = {"type": "train", "step": step, "total_steps": total_steps,
-                         "epoch": round(step / updates_per_epoch, 4), "loss": window["loss"] / n,
-                         "lr": scheduler.get_last_lr()[0],
-                         "samples_per_s": window["samples"] / span,
-                         "tokens_per_s": window["tokens"] / span,
-                         "elapsed_s": elapsed(), "eta_s": rate * (total_steps - step)}
-                event.update(task.summarize_stats(window["stats"], n))
-                if main:
-                    events.emit(event)
-                    progress.set_postfix(loss=f"{event['loss']:.4f}")
-                window = {"loss": 0.0, "n": 0, "samples": 0, "tokens": 0, "t0": time.time(), "stats": {}}
-            evaluated = False
-            if config.eval_every and step % config.eval_every == 0 and step < total_steps:
-                metrics = run_eval()
-                evaluated = True
-                improved(metrics)
-                if not config.save_every:
-                    checkpoint()
-            if config.save_every and step % config.save_every == 0:
-                checkpoint()
-            if (config.early_stopping_patience and evaluated
-                    and state["evals_without_improvement"] >= config.early_stopping_patience):
-                end_reason, message = "finished", f"early stopping after {step} steps"
-                break
-            if _flag_any(accelerator, main and stop_requested()):
-                end_reason, message = "stopped", f"stopped at step {step} on request"
-                break
-            if budget_s and _flag_any(accelerator, time.time() - start_time >= budget_s):
-                end_reason = "stopped_budget"
-                message = f"time budget of {config.max_minutes:g} min reached at step {step}"
-                break
-            if step >= total_steps:
-                break
-        else:
-            state["batches_done_in_epoch"] = 0
-            state["epoch"] = epoch + 1
-            if not config.eval_every and eval_loader is not None and step < total_steps:
-                improved(run_eval())
-                if not config.save_every:
-                    checkpoint()
-            continue
-        # The inner loop broke: total steps reached, stop, budget, NaN or early stopping.
-        if state["batches_done_in_epoch"] >= batches_per_epoch:
-            state["batches_done_in_epoch"], state["epoch"] = 0, epoch + 1
-        break
-    progress.close()
+    def checkpoint(self) -> None:
+        trainer_state = dict(self.state, step=self.step, elapsed_before_s=self.elapsed())
+        _save_checkpoint(self.accelerator, self.folder, self.step, trainer_state, self.config.keep_checkpoints)
 
-    if end_reason == "failed":
+    # ------------------------------------------------------------------ the end
+
+    def finish(self, end_reason: str, message: str) -> dict[str, Any]:
+        """A diverged run fails; any other ends with a last evaluation, a checkpoint (so a stopped or
+        budget-ended run can resume), the final/ model, results.json and its status."""
+        main, step, total = self.main, self.step, self.total_steps
+        if end_reason == "failed":
+            if main:
+                self.events.emit({"type": "end", "step": step, "total_steps": total, "state": "failed",
+                                  "message": message, "elapsed_s": self.elapsed()})
+            raise TrainingFailed(message)
+        final_metrics = self.evaluate() if self.eval_loader is not None else {}
+        self.checkpoint()
+        results = {"step": step, "total_steps": total, "elapsed_s": self.elapsed(),
+                   "num_processes": self.accelerator.num_processes, **final_metrics}
+        results.update(self.task.final_results())
+        self.save_final_model(results)
         if main:
-            events.emit({"type": "end", "step": step, "total_steps": total_steps, "state": "failed",
-                         "message": message, "elapsed_s": elapsed()})
-        raise TrainingFailed(message)
+            runs.atomic_write_json(self.folder / "results.json", results)
+            state_name = "stopped" if end_reason in ("stopped", "stopped_budget") else "finished"
+            if end_reason == "stopped_budget":
+                message += "; resume to continue"
+            runs.write_status(self.folder, state_name, message or f"finished {step} steps", pid=os.getpid())
+            self.events.emit({"type": "end", "step": step, "total_steps": total, "state": state_name,
+                              "message": message, "elapsed_s": self.elapsed()})
+        self.accelerator.wait_for_everyone()
+        return results
 
-    # Final evaluation, checkpoint (so a stopped or budget-ended run can resume) and final/ model.
-    final_metrics = run_eval() if eval_loader is not None else {}
-    checkpoint()
-    results = {"step": step, "total_steps": total_steps, "elapsed_s": elapsed(),
-               "num_processes": accelerator.num_processes, **final_metrics}
-    results.update(task.final_results())
-    # Under FSDP and DeepSpeed each process may hold only a shard of the weights: gathering the full
-    # state dict is a collective every process must join. Elsewhere the main process's own copy is
-    # whole, and save_pretrained reads it directly (keeping tied weights tied).
-    from accelerate.utils import DistributedType
+    def save_final_model(self, results: dict) -> None:
+        """final/ written whole or not at all: into a temporary folder, then renamed."""
+        from accelerate.utils import DistributedType
 
-    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
-    full_state = accelerator.get_state_dict(model) if sharded else None
-    if main:
-        final_tmp = folder / ".final-tmp"
-        shutil.rmtree(final_tmp, ignore_errors=True)
-        task.save_final(accelerator.unwrap_model(model), final_tmp, results, state_dict=full_state)
-        shutil.rmtree(folder / "final", ignore_errors=True)
-        os.replace(final_tmp, folder / "final")
-        runs.atomic_write_json(folder / "results.json", results)
-        state_name = "stopped" if end_reason in ("stopped", "stopped_budget") else "finished"
-        if end_reason == "stopped_budget":
-            message += "; resume to continue"
-        runs.write_status(folder, state_name, message or f"finished {step} steps", pid=os.getpid())
-        events.emit({"type": "end", "step": step, "total_steps": total_steps, "state": state_name,
-                     "message": message, "elapsed_s": elapsed()})
-    accelerator.wait_for_everyone()
-    return results
+        accelerator = self.accelerator
+        # Under FSDP and DeepSpeed each process may hold only a shard of the weights: gathering the
+        # full state dict is a collective every process must join. Elsewhere the main process's own
+        # copy is whole, and save_pretrained reads it directly (keeping tied weights tied).
+        sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        full_state = accelerator.get_state_dict(self.model) if sharded else None
+        if self.main:
+            final_tmp = self.folder / ".final-tmp"
+            shutil.rmtree(final_tmp, ignore_errors=True)
+            self.task.save_final(accelerator.unwrap_model(self.model), final_tmp, results, state_dict=full_state)
+            shutil.rmtree(self.folder / "final", ignore_errors=True)
+            os.replace(final_tmp, self.folder / "final")
 
 
 def _fused_adamw_ok(model) -> bool:

@@ -351,11 +351,11 @@ def resume_run(run: str | Path) -> str:
         raise BadInput(f"run {folder.name} is {state}; stop it before resuming")
     if state == "finished":
         raise BadInput(f"run {folder.name} already finished")
+    config = TrainConfig.load(folder / "run_config.json")  # a damaged config is named first
     if state == "failed" and not resumable(state, folder, run_summary(folder).get("step")):
         reason = status.get("message") or "it failed"
         raise BadInput(f"run {folder.name} failed before its first training step ({reason}); resuming would "
                        "fail the same way: fix the input and start a new run")
-    config = TrainConfig.load(folder / "run_config.json")
     config.out = str(folder)
     return start_run(config, resume=True)
 

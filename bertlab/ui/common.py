@@ -18,12 +18,13 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..errors import BadInput
-from ..events import SUMMARY_METRICS
+# The charts' series (legend label -> event kind, key) live beside the event keys they read.
+from ..events import FINETUNE_METRICS, LOSS_SERIES, PRETRAIN_LOSSES, PRETRAIN_METRICS, SUMMARY_METRICS
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-POLL_S = 1.5  # the issue asks for updates at least every 2 s while a run is going
+POLL_S = 1.5  # a watched run's view is at most 2 s old (the engine logs at least every 2 s)
 
 DEMO_NOTE = ("**Training is switched off in this public demo.** Fine-tuning and pre-training run for "
              "minutes to hours and need the machine to themselves, so a shared demo cannot offer them to "
@@ -262,19 +263,6 @@ def _dashes_for_single_points(rows: list[tuple]) -> list[tuple]:
     for r in finite:
         counts.setdefault(r[2], []).append(r)
     return [(points[0][0] + length, points[0][1], label) for label, points in counts.items() if len(points) == 1]
-
-
-LOSS_SERIES = {"train loss": ("train", "loss"), "validation loss": ("eval", "eval_loss")}
-FINETUNE_METRICS = {"accuracy": ("eval", "eval_accuracy"), "precision": ("eval", "eval_precision"),
-                    "recall": ("eval", "eval_recall"), "F1": ("eval", "eval_f1"),
-                    "F1 (macro)": ("eval", "eval_f1_macro"), "ROC-AUC": ("eval", "eval_roc_auc"),
-                    "train accuracy": ("train", "train_accuracy")}
-PRETRAIN_LOSSES = {"MLM loss": ("train", "mlm_loss"), "NSP loss": ("train", "nsp_loss"),
-                   "validation MLM loss": ("eval", "eval_mlm_loss"),
-                   "validation NSP loss": ("eval", "eval_nsp_loss")}
-PRETRAIN_METRICS = {"MLM accuracy": ("train", "mlm_accuracy"), "NSP accuracy": ("train", "nsp_accuracy"),
-                    "validation MLM accuracy": ("eval", "eval_mlm_accuracy"),
-                    "validation NSP accuracy": ("eval", "eval_nsp_accuracy")}
 
 
 def loss_frame(events: list[dict], task: str) -> pd.DataFrame:

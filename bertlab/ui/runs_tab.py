@@ -40,7 +40,6 @@ a pinned `requirements.txt` and a README that a **Hugging Face Space** reads. It
 `pip install -r requirements.txt && python app.py`, without bertlab. **Publish to Hugging Face**
 uploads it as a Space with this server's Hugging Face login (`HF_TOKEN` or `hf auth login`).
 """
-LIST_KEYS = ["table", "run"]
 TABLE_POLL_S = 2.0
 
 
