@@ -424,6 +424,7 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
     demo.delete_cache = (3600, CACHE_AGE_S[bool(args.demo)])
     demo.launch(**launch_options(demo, host=args.host, port=args.port, auth=auth, demo_mode=args.demo,
                                  login_failures=login_failures))
+    warm_default_model(demo.bertlab_service)
     mode = "public demo (training off, inputs capped)" if args.demo else "lab"
     print(f"bertlab {mode} serving on {demo.local_url}"
           + (f" for {len(auth)} login(s)" if auth else ""), file=out, flush=True)
@@ -436,6 +437,22 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
                   "runs (add --auth-file FILE, or use --demo for a public page)", file=out, flush=True)
         request_share_link(demo, out=out)
     return demo
+
+
+def warm_default_model(service) -> threading.Thread:
+    """Load the first tab's model (the English default with its masked-LM head) in the background as
+    soon as the server is up, so the first Predict does not wait for torch and the weights (the
+    page also warms it on load; whichever comes first loads it, once). Failures are left to the
+    first request, which reports them."""
+    def load():
+        try:
+            service.model("default", "masked-lm", "fill-mask")
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=load, name="bertlab-warm-default", daemon=True)
+    thread.start()
+    return thread
 
 
 def request_share_link(demo, timeout: float = SHARE_WAIT_S, setup=None, out=None) -> str | None:

@@ -16,10 +16,29 @@ from typing import Any
 from .models import AUTO
 
 
-# One load at a time. transformers imports its classes lazily and that first import is not safe
-# from two threads at once: a page opening fired the tokenization tab's first answer while the
-# fill-mask model warmed up, and one of them failed with "cannot import name 'AutoTokenizer'".
-_LOADING = threading.Lock()
+# transformers imports its classes lazily, and that first import is not safe from two threads at
+# once: a page opening fired the tokenization tab's first answer while the fill-mask model warmed
+# up, and one of them failed with "cannot import name 'AutoTokenizer'". So the classes bertlab
+# loads with are imported once, by one thread, before any load; loads themselves then run in
+# parallel (a tokenizer does not wait for a model).
+_IMPORTING = threading.Lock()
+_imported = False
+_LOAD_CLASSES = ("AutoConfig", "AutoTokenizer", "PreTrainedTokenizerFast", "BertTokenizerFast", "AutoModel",
+                 "AutoModelForMaskedLM", "AutoModelForPreTraining", "AutoModelForSequenceClassification",
+                 "BertConfig", "BertModel", "BertForMaskedLM", "BertForPreTraining", "BertForSequenceClassification")
+
+
+def _import_transformers_once() -> None:
+    global _imported
+    if _imported:
+        return
+    with _IMPORTING:
+        if not _imported:
+            import transformers
+
+            for name in _LOAD_CLASSES:
+                getattr(transformers, name)
+            _imported = True
 
 
 def _models_signature(root) -> str:
@@ -80,8 +99,8 @@ class Service:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
-            with _LOADING:
-                loaded = models.load_model(name, head=head, task=task)
+            _import_transformers_once()
+            loaded = models.load_model(name, head=head, task=task)
             with self._lock:
                 self._models[key] = loaded
                 while len(self._models) > self.max_models:
@@ -97,8 +116,8 @@ class Service:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-        with _LOADING:
-            tok = models.load_tokenizer(name, task)
+        _import_transformers_once()
+        tok = models.load_tokenizer(name, task)
         with self._lock:
             self._models[key] = tok
             while len(self._models) > self.max_models:
