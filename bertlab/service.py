@@ -268,6 +268,12 @@ class Service:
         self._refuse_training_in_demo()
         check_corpus_files(paths)
 
+    def compare_runs(self, run_ids: list[str], x: str = "step") -> dict[str, Any]:
+        """Runs side by side (bertlab.compare): curves per run, differing settings, final figures."""
+        from .compare import compare_runs
+
+        return compare_runs([self._run_folder(r) for r in run_ids or []], x=x)
+
     def list_runs(self) -> list[dict[str, Any]]:
         from . import runs
 

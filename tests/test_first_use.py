@@ -212,3 +212,76 @@ def test_bad_corpus_files_are_refused_at_pretraining_start(runs_dir, tmp_path):
         assert not list(runs_dir.iterdir())
     finally:
         demo.close()
+
+
+# ---------------------------------------------------------------------------------- runs side by side
+
+
+def _run_for_comparison(root: Path, run_id: str, task: str, lr: float, events: list[dict], results: dict) -> Path:
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    config = {"task": task, "model": "default", "lr": lr, "epochs": 3, "out": str(folder),
+              "finetune": {"train": f"/srv/uploads/{run_id}/reviews.csv", "max_length": 128}}
+    (folder / "run_config.json").write_text(json.dumps(config))
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (folder / "results.json").write_text(json.dumps(results))
+    runs.write_status(folder, "finished", "done")
+    return folder
+
+
+def test_runs_side_by_side_curves_differences_and_finals(runs_dir, capsys):
+    """Two fine-tuning runs that differ in learning rate only (the data file sits in a different
+    upload folder but has the same name): the curves per run by step and by time, exactly one
+    differing setting, and each run's final figures."""
+    from bertlab.cli import main
+    from bertlab.compare import compare_runs
+
+    a = _run_for_comparison(runs_dir, "20260101-000000-finetune-aaaa", "finetune", 1e-4,
+                            [{"type": "train", "step": 10, "loss": 0.6, "elapsed_s": 30},
+                             {"type": "train", "step": 20, "loss": 0.4, "elapsed_s": 60},
+                             {"type": "eval", "step": 20, "eval_accuracy": 0.8, "elapsed_s": 61}],
+                            {"step": 20, "elapsed_s": 62, "eval_accuracy": 0.8, "eval_f1": 0.79, "eval_loss": 0.45})
+    b = _run_for_comparison(runs_dir, "20260101-000001-finetune-bbbb", "finetune", 5e-5,
+                            [{"type": "train", "step": 10, "loss": 0.65, "elapsed_s": 90},
+                             {"type": "eval", "step": 10, "eval_accuracy": 0.7, "elapsed_s": 95}],
+                            {"step": 10, "elapsed_s": 96, "eval_accuracy": 0.7})
+    result = compare_runs([a.name, b.name])
+    assert result["loss"] == [(10.0, 0.6, "run 1"), (20.0, 0.4, "run 1"), (10.0, 0.65, "run 2")]
+    assert result["metric"] == [(20.0, 0.8, "run 1"), (10.0, 0.7, "run 2")]
+    assert result["config_diff"] == [["lr", "0.0001", "5e-05"]]  # not "out", not the upload folders
+    finals = {r["run"]: r for r in result["finals"]}
+    assert finals[a.name]["accuracy"] == 0.8 and finals[a.name]["F1"] == 0.79 and finals[b.name]["F1"] is None
+    assert finals[b.name]["minutes"] == 1.6
+    by_time = compare_runs([a.name, b.name], x="time")
+    assert by_time["loss"][0] == (0.5, 0.6, "run 1") and by_time["x_title"] == "elapsed minutes"
+
+    from bertlab.errors import BadInput
+
+    with pytest.raises(BadInput, match="two or more"):
+        compare_runs([a.name])
+
+    capsys.readouterr()
+    assert main(["runs", "compare", a.name, b.name]) == 0
+    out = capsys.readouterr().out
+    assert "settings that differ" in out and "lr" in out and "0.0001 | 5e-05" in out
+
+    # The Runs tab's endpoint: the same figures, the legend naming which slot is which run.
+    from gradio_client import Client
+
+    import gradio as gr
+
+    from bertlab.service import Service
+    from bertlab.ui import runs_tab
+
+    with gr.Blocks() as page:
+        runs_tab.create_tab(Service())
+    page.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        client = Client(page.local_url, verbose=False)
+        outputs = dict(zip(runs_tab.COMPARE_KEYS, client.predict([a.name, b.name], "step", api_name="/runs_compare")))
+        assert f"run 1: {a.name}" in outputs["compare_loss_legend"] and f"run 2: {b.name}" in outputs["compare_loss_legend"]
+        assert outputs["compare_config"]["data"] == [["lr", "0.0001", "5e-05"]]
+        outputs = dict(zip(runs_tab.COMPARE_KEYS, client.predict([a.name], "step", api_name="/runs_compare")))
+        assert "two or more" in outputs["compare_message"]
+    finally:
+        page.close()

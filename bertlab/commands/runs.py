@@ -1,13 +1,17 @@
-"""python -m bertlab runs list | show RUN | stop RUN | delete RUN | resume RUN"""
+"""python -m bertlab runs list | show RUN | stop RUN | delete RUN | resume RUN | compare RUN RUN [...]"""
 
 from __future__ import annotations
 
-HELP = "list, inspect, stop, resume or delete training runs"
+HELP = "list, inspect, compare, stop, resume or delete training runs"
 
 
 def add_arguments(parser):
-    parser.add_argument("action", nargs="?", default="list", choices=["list", "show", "stop", "delete", "resume"])
-    parser.add_argument("run", nargs="?", help="run id (folder name under runs/) or a run folder path")
+    parser.add_argument("action", nargs="?", default="list",
+                        choices=["list", "show", "stop", "delete", "resume", "compare"])
+    parser.add_argument("run", nargs="*", help="run id (folder name under runs/) or a run folder path; "
+                        "compare takes two to five")
+    parser.add_argument("--x", choices=["step", "time"], default="step",
+                        help="compare: curve points by step or by elapsed time (default step)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -31,6 +35,29 @@ def run(args) -> int:
         return 0
     if not args.run:
         raise BadInput(f"runs {args.action} needs a RUN (see python -m bertlab runs list)")
+    if args.action == "compare":
+        from ..compare import compare_runs
+
+        result = compare_runs(args.run, x=args.x)
+        if args.json:
+            print_json(result)
+            return 0
+        finals = result["finals"]
+        keys = [k for k in finals[0] if k != "run" and any(f.get(k) is not None for f in finals)]
+        print(f"{'run':40} " + " ".join(f"{k:>14}" for k in keys))
+        for row in finals:
+            print(f"{row['run'][:40]:40} " + " ".join(f"{str(row.get(k) if row.get(k) is not None else '-'):>14}"
+                                                      for k in keys))
+        if result["config_diff"]:
+            print("\nsettings that differ:")
+            for field, *values in result["config_diff"]:
+                print(f"  {field:32} " + " | ".join(values))
+        else:
+            print("\nthe runs' settings are the same")
+        return 0
+    if len(args.run) > 1:
+        raise BadInput(f"runs {args.action} takes one RUN, got {len(args.run)}")
+    args.run = args.run[0]
     if args.action == "show":
         state = runs.run_state(args.run, tail=20)
         if args.json:

@@ -239,6 +239,13 @@ def curve_frame(events: list[dict], series: dict[str, tuple[str, str]], x: str =
             value = event.get(key)
             if event.get("type") == kind and isinstance(value, (int, float)) and math.isfinite(value):
                 rows.append((float(event[x]), float(value), label))
+    return points_frame(rows, series, x)
+
+
+def points_frame(rows: list[tuple], series, x: str = "step") -> pd.DataFrame:
+    """(x, value, series label) points as a chart's long-format frame: every series present (an empty
+    one as a NaN row), a single point drawn as a short dash, series in `series` order."""
+    rows = list(rows)
     present = {label for _, _, label in rows}
     rows += [(math.nan, math.nan, label) for label in series if label not in present]
     rows += _dashes_for_single_points(rows)
@@ -314,9 +321,9 @@ def chart(key: str, frame: pd.DataFrame, series, y_title: str, x_title: str = "s
     return {key: frame, f"{key}_legend": legend_html(frame, series, (x_title, y_title))}
 
 
-def legend_html(frame: pd.DataFrame, series, axes: tuple[str, str]) -> str:
+def legend_html(frame: pd.DataFrame, series, axes: tuple[str, str], labels: dict[str, str] | None = None) -> str:
     """The line under a chart: what its axes are, then a coloured line and the name of each series
-    that has points (a series with none yet is left out)."""
+    that has points (a series with none yet is left out); `labels` renames series (a slot's run)."""
     names = list(series)
     colours = series_colours(names)
     x_name, y_name = axes
@@ -331,7 +338,7 @@ def legend_html(frame: pd.DataFrame, series, axes: tuple[str, str]) -> str:
     chips = "".join(
         f"<span class='legend-entry' style='display:inline-flex;align-items:center;margin:0 12px 2px 0'>"
         f"<span style='display:inline-block;width:18px;height:3px;background:{colours[n][1]};margin-right:5px'>"
-        f"</span>{html.escape(n)}</span>" for n in shown)
+        f"</span>{html.escape((labels or {}).get(n, n))}</span>" for n in shown)
     return f"<div style='font-size:0.85em;padding:2px 8px;line-height:1.6'>{axes_text}{chips}</div>"
 
 

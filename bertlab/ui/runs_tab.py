@@ -24,6 +24,16 @@ so closing the page loses nothing. One run trains at a time; others wait in a qu
 failed or interrupted run resumes from its last complete checkpoint at the same step.
 """
 
+COMPARE_ABOUT = """\
+Pick two or more runs: their training loss and main validation metric (accuracy for fine-tuning,
+MLM accuracy for pre-training) on one chart each, by step or by elapsed time, the settings that
+differ between them, and their final figures. `python -m bertlab runs compare A B` prints the same.
+"""
+MAX_COMPARED = 5
+COMPARE_SLOTS = [f"run {i + 1}" for i in range(MAX_COMPARED)]  # = bertlab.compare.SLOTS (no import: no torch)
+COMPARE_KEYS = ["compare_loss", "compare_loss_legend", "compare_metric", "compare_metric_legend", "compare_finals",
+                "compare_config", "compare_message"]
+
 STATUS_KEYS = ["progress", "ft_loss", "ft_loss_legend", "ft_metrics", "ft_metrics_legend", "pt_loss",
                "pt_loss_legend", "pt_metrics", "pt_metrics_legend", "config", "results",
                "data_summary", "latest", "ft_plots", "pt_plots", "stop", "resume", "delete",
@@ -113,6 +123,23 @@ def create_tab(service) -> dict:
             c["results"] = gr.JSON()
         with gr.Accordion("Data", open=False):
             c["data_summary"] = gr.JSON()
+    with gr.Accordion("Compare runs side by side", open=False):
+        gr.Markdown(COMPARE_ABOUT)
+        with gr.Row():
+            c["compare_runs"] = gr.Dropdown(choices=[], value=[], multiselect=True, scale=4, allow_custom_value=True,
+                                            label=f"Runs to compare (2 to {MAX_COMPARED})")
+            c["compare_x"] = gr.Radio([("step", "step"), ("elapsed time", "time")], value="step",
+                                      label="x axis", scale=1)
+            c["compare_button"] = gr.Button("Compare", scale=1)
+        c["compare_message"] = gr.Markdown()
+        with gr.Row():
+            c["compare_loss"], c["compare_loss_legend"] = common.line_plot(
+                "Training loss (MLM loss for pre-training)", "loss", COMPARE_SLOTS, x="x")
+            c["compare_metric"], c["compare_metric_legend"] = common.line_plot(
+                "Validation metric", "value", COMPARE_SLOTS, x="x", y_lim=[0, 1])
+        c["compare_finals"] = gr.Dataframe(label="Final figures", interactive=False, wrap=True)
+        c["compare_config"] = gr.Dataframe(label="Settings that differ (run_config.json)", interactive=False,
+                                           wrap=True)
     # A finished run as a stand-alone demo: hidden in public demo mode (it writes on the server
     # and would publish with the server's own Hugging Face login).
     with gr.Accordion("Publish as a demo", open=False, visible=not service.demo) as c["publish_panel"]:
@@ -236,6 +263,25 @@ def create_tab(service) -> dict:
         return download, common.info_box(f"Published {run} as {result['space_url']} (the Space builds in a "
                                          "few minutes).")
 
+    def compare(chosen, x_axis):
+        import pandas as pd
+
+        result, error = common.attempt("compare the runs", service.compare_runs, list(chosen or []),
+                                       x_axis or "step")
+        if error:
+            empty = common.points_frame([], COMPARE_SLOTS, "x")
+            no_points = common.legend_html(empty, COMPARE_SLOTS, ("", ""))
+            return [empty, no_points, empty, no_points, None, None, common.error_box(error)]
+        names = {s["slot"]: f"{s['slot']}: {s['run']}" for s in result["slots"]}
+        metric_names = {s["slot"]: f"{s['slot']}: {s['run']} ({s['metric']})" for s in result["slots"]}
+        loss = common.points_frame(result["loss"], COMPARE_SLOTS, "x")
+        metric = common.points_frame(result["metric"], COMPARE_SLOTS, "x")
+        config = pd.DataFrame(result["config_diff"], columns=["setting"] + [s["run"] for s in result["slots"]])
+        note = "" if result["config_diff"] else common.info_box("The runs' settings are the same.")
+        return [loss, common.legend_html(loss, COMPARE_SLOTS, (result["x_title"], "loss"), names),
+                metric, common.legend_html(metric, COMPARE_SLOTS, (result["x_title"], "value"), metric_names),
+                pd.DataFrame(result["finals"]).dropna(axis=1, how="all"), config, note]
+
     # ------------------------------------------------------------------ wiring
 
     list_outputs = [c["table"], c["run"]]
@@ -255,6 +301,12 @@ def create_tab(service) -> dict:
                       ).then(listing, [c["run"]], list_outputs, api_visibility="private").then(
         status, [c["run"]], status_outputs, api_visibility="private")
 
+    c["compare_button"].click(compare, [c["compare_runs"], c["compare_x"]], [c[k] for k in COMPARE_KEYS],
+                              api_name="runs_compare")
+    # The runs offered for comparison follow the table (which follows the runs folder).
+    c["table"].change(lambda table: gr.Dropdown(choices=[str(r) for r in table["run"]] if table is not None
+                                                and "run" in table else []),
+                      [c["table"]], [c["compare_runs"]], api_visibility="private")
     c["export_demo"].click(export_demo, [c["run"], c["demo_title"]], [c["demo_zip"], c["publish_message"]],
                            api_name="run_export_demo")
     c["publish_demo"].click(publish_demo, [c["run"], c["demo_title"], c["space_name"], c["hub_token"]],
