@@ -88,6 +88,9 @@ class TrainConfig:
     # An accelerate config file (YAML/JSON, as `accelerate config` writes it): the run is started
     # under `accelerate launch --config_file` (several processes, GPUs or machines). "" = one process.
     accelerate_config: str = ""
+    # "" = no tracker; "tensorboard" = also write the train/eval figures as TensorBoard event files in
+    # RUN/tensorboard/ (accelerate's tracker; needs the tensorboard package). events.jsonl is always written.
+    report_to: str = ""
     # filled in by the engine, recorded for the reader of run_config.json
     num_processes: int = 1
     distributed_type: str = "NO"

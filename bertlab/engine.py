@@ -48,8 +48,19 @@ def make_accelerator(config: TrainConfig):
         precision = "no"  # bf16 matmuls are ~80x slower than fp32 on common CPUs
     # cpu=True without a GPU: a multi-process CPU launch (gloo) then forms one process group
     # instead of each process believing it is alone.
+    trackers = {}
+    if config.report_to:
+        if config.report_to != "tensorboard":
+            raise BadInput(f"--report-to: only 'tensorboard' is supported, not {config.report_to!r}")
+        try:
+            import tensorboard  # noqa: F401  (accelerate's tracker writes through it)
+        except ImportError:
+            raise BadInput("--report-to tensorboard needs the tensorboard package (pip install tensorboard)") from None
+        # The folder is known only once the run folder exists: train() points it there before
+        # init_trackers; accelerate needs a logging directory at construction.
+        trackers = {"log_with": "tensorboard", "project_dir": config.out or "."}
     return Accelerator(cpu=not cuda, mixed_precision=precision,
-                       gradient_accumulation_steps=config.gradient_accumulation_steps)
+                       gradient_accumulation_steps=config.gradient_accumulation_steps, **trackers)
 
 
 class LengthGroupedBatches:
@@ -324,6 +335,10 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     if config.word_embeddings not in ("train", "mask-row"):
         raise BadInput(f"word_embeddings must be 'train' or 'mask-row', not {config.word_embeddings!r}")
     set_seed(config.seed)
+    if config.report_to:
+        # TensorBoard files in RUN/tensorboard/<run id>/; the run's settings as its hyperparameters.
+        accelerator.project_configuration.logging_dir = str(folder / "tensorboard")
+        accelerator.init_trackers(folder.name, config=_scalar_settings(config.to_dict()))
     loop = TrainingLoop(config, accelerator, folder, events, stop_requested)
     loop.set_up_task(task)
     loop.plan_steps()
@@ -333,6 +348,19 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
         loop.restore_from_checkpoint()
     end_reason, message = loop.run_epochs(show_progress)
     return loop.finish(end_reason, message)
+
+
+def _scalar_settings(config: dict, prefix: str = "") -> dict[str, Any]:
+    """A run config flattened to the str/int/float/bool values a tracker's hyperparameters take."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_scalar_settings(value, f"{prefix}{key}."))
+        elif isinstance(value, (str, int, float, bool)):
+            flat[f"{prefix}{key}"] = value
+        elif isinstance(value, list):
+            flat[f"{prefix}{key}"] = ", ".join(map(str, value))
+    return flat
 
 
 class TrainingLoop:
@@ -584,6 +612,7 @@ class TrainingLoop:
         if self.main:
             self.events.emit(event)
             self.progress.set_postfix(loss=f"{event['loss']:.4f}")
+        self.track(event, "train")
         self.window = self._new_window()
 
     def evaluate(self) -> dict[str, Any]:
@@ -602,7 +631,19 @@ class TrainingLoop:
             self.events.emit({"type": "eval", "step": self.step, "total_steps": self.total_steps,
                               "epoch": round(self.step / self.updates_per_epoch, 4), "elapsed_s": self.elapsed(),
                               **metrics})
+        self.track(metrics, "eval")
         return metrics
+
+    def track(self, values: dict, group: str) -> None:
+        """The numbers of a train or eval event to the run's trackers (--report-to), as
+        "train/loss", "eval/accuracy", ... at this step; accelerate writes on the main process only."""
+        if not self.config.report_to:
+            return
+        numbers = {f"{group}/{key.removeprefix('eval_')}": float(value) for key, value in values.items()
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)
+                   and key not in ("step", "total_steps", "epoch") and math.isfinite(value)}
+        if numbers:
+            self.accelerator.log(numbers, step=self.step)
 
     def improved(self, metrics: dict) -> bool:
         """Track the best value of the task's metric (for early stopping)."""
@@ -647,6 +688,8 @@ class TrainingLoop:
             runs.write_status(self.folder, state_name, message or f"finished {step} steps", pid=os.getpid())
             self.events.emit({"type": "end", "step": step, "total_steps": total, "state": state_name,
                               "message": message, "elapsed_s": self.elapsed()})
+        if self.config.report_to:
+            self.accelerator.end_training()  # flushes and closes the TensorBoard writer
         self.accelerator.wait_for_everyone()
         return results
 

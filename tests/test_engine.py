@@ -178,3 +178,32 @@ def test_half_written_checkpoint_is_never_loaded(tmp_path, make_tiny_model):
     broken.mkdir()
     (broken / "model.safetensors").write_bytes(b"garbage")
     assert runs.complete_checkpoints(out)[-1] == good
+
+
+def test_report_to_tensorboard_writes_the_same_figures_as_events(tmp_path, make_tiny_model):
+    """--report-to tensorboard (off by default): accelerate's tracker writes the train and eval
+    figures to RUN/tensorboard/<run>/, read back here with TensorBoard's own reader and compared
+    with events.jsonl step by step."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "tb-run"
+    run_toy(toy_config(out, epochs=2, report_to="tensorboard"), model_dir)
+    logs = list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert logs, "no TensorBoard event file"
+    reader = EventAccumulator(str(logs[0].parent))
+    reader.Reload()
+    tags = set(reader.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "eval/accuracy", "eval/loss"} <= tags, tags
+    events = runs.read_events(out)
+    train = {e["step"]: e["loss"] for e in events if e["type"] == "train"}
+    logged = {s.step: s.value for s in reader.Scalars("train/loss")}
+    assert set(logged) == set(train) and all(abs(logged[k] - train[k]) < 1e-5 for k in train)
+    evals = {e["step"]: e["eval_accuracy"] for e in events if e["type"] == "eval"}
+    assert {s.step: round(s.value, 5) for s in reader.Scalars("eval/accuracy")} == \
+        {k: round(v, 5) for k, v in evals.items()}
+    # Off by default: no tracker folder.
+    plain = tmp_path / "plain"
+    run_toy(toy_config(plain, epochs=1), model_dir)
+    assert not (plain / "tensorboard").exists()

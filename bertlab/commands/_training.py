@@ -30,6 +30,8 @@ COMMON = {
     "--word-embeddings": ("word_embeddings", str, "train | mask-row (keep the word-embedding matrix fixed "
                           "except the [MASK] row)"),
     "--mixed-precision": ("mixed_precision", str, "auto | no | bf16 | fp16 (auto = bf16 on a capable GPU)"),
+    "--report-to": ("report_to", str, "tensorboard: also write TensorBoard event files to RUN/tensorboard/ "
+                    "(through accelerate's tracker; off by default)"),
     "--accelerate-config": ("accelerate_config", str,
                             "run under `accelerate launch --config_file F` (several processes, GPUs or "
                             "machines; see examples/accelerate/)"),
