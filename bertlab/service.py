@@ -178,6 +178,17 @@ class Service:
         loaded = self.model(default_for("classify", text, model), "classification", "classify")
         return with_language_hint(classify(text, loaded, pair=pair), loaded.tokenizer, text, "classify")
 
+    def explain(self, text: str, pair: str | None = None, model: str | None = None,
+                target: str | None = None) -> dict[str, Any]:
+        """Which words made the classifier's answer (bertlab.explain: integrated gradients)."""
+        from .explain import explain
+        from .models import default_for
+
+        self.check_text(text, pair)
+        self.check_model(model, "classify")
+        loaded = self.model(default_for("classify", text, model), "classification", "classify")
+        return explain(text, loaded, pair=pair, target=target or None)
+
     def classify_file(self, path: str, model: str | None = None, text_column: str = "",
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
         """Every row of a file classified; no model (or "auto") picks the default for the language of

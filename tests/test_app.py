@@ -235,6 +235,16 @@ def test_page_answers_fill_mask_classify_and_tokenize(site, lab):
     assert {row["label"] for row in label["confidences"]} == {"LABEL_0", "LABEL_1"}
     assert abs(sum(row["confidence"] for row in label["confidences"]) - 1) < 1e-4
 
+    # "Why?": a heat strip over the words as typed, and the attributions as JSON.
+    strip, target, explanation = c.predict("a great fun movie", "", site.clf, "", api_name="/classify_explain")
+    assert "heat-strip" in strip and strip.count("class='attribution'") == 4
+    assert [w["text"] for w in explanation["words"]] == ["a", "great", "fun", "movie"]
+    assert explanation["target"] == explanation["label"] in ("LABEL_0", "LABEL_1")
+    strip, _, explanation = c.predict("a great fun movie", "", site.clf, "LABEL_1", api_name="/classify_explain")
+    assert explanation["target"] == "LABEL_1"
+    strip, _, _ = c.predict("a great fun movie", "", site.clf, "nope", api_name="/classify_explain")
+    assert "Cannot explain" in strip and "not one of this model" in strip
+
     summary, *_ = c.predict("我爱北京天安门", "", "default-chinese", 0, True, 0, api_name="/tokenize")
     assert summary.startswith("**7** characters") and "**9** BERT tokens" in summary  # one per character
 

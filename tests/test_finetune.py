@@ -148,3 +148,27 @@ def test_service_keeps_a_bounded_lru_of_models(make_tiny_model):
     service.model(folders[2], "masked-lm", "fill-mask")
     assert len(service._models) == 2
     assert service.model(folders[0], "masked-lm", "fill-mask") is not first  # evicted, reloaded
+
+
+def test_explain_names_the_word_that_decides(finetuned, capsys):
+    """The fixture's label is decided by one sentiment word among filler words: the explanation
+    puts that word first, as evidence for the predicted label, and against the other label."""
+    root, out = finetuned
+    capsys.readouterr()
+    assert main(["classify", "--model", str(out), "the story was really great", "--explain", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    found = result["explanation"]
+    assert found["target"] == result["label"] == "positive"
+    words = [w["text"] for w in found["words"]]
+    assert words == ["the", "story", "was", "really", "great"]  # word pieces merged, text as typed
+    top = max(found["words"], key=lambda w: abs(w["score"]))
+    assert top["text"] == "great" and top["score"] > 0 and top["share"] == 1.0
+    # Completeness: the attributions add up to the probability's change from the [PAD] baseline.
+    assert found["delta"] < 0.05
+    assert main(["classify", "--model", str(out), "the story was really great", "--explain", "--target",
+                 "negative", "--json"]) == 0
+    against = json.loads(capsys.readouterr().out)["explanation"]
+    assert against["target"] == "negative"
+    assert min(against["words"], key=lambda w: w["score"])["text"] == "great"  # evidence against "negative"
+    assert main(["classify", "--model", str(out), "fine", "--explain", "--target", "maybe"]) == 2
+    assert "not one of this model's labels" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""python -m bertlab classify --model DIR ("TEXT" [--pair "TEXT"] | --input-file F [--output out.csv]) [--json]"""
+"""python -m bertlab classify --model DIR ("TEXT" [--pair "TEXT"] [--explain [--target LABEL]] | --input-file F
+[--output out.csv]) [--json]"""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ def add_arguments(parser):
     parser.add_argument("--text-column", default="", help="text column of --input-file (default: detected)")
     parser.add_argument("--text-pair-column", default="-", help="pair column of --input-file")
     parser.add_argument("--output", help="write predictions as CSV here")
+    parser.add_argument("--explain", action="store_true",
+                        help="also say which words made the prediction (integrated gradients; with a TEXT)")
+    parser.add_argument("--target", default=None, help="with --explain: the label to explain (default: the predicted one)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -27,17 +31,28 @@ def run(args) -> int:
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
+    if (args.explain or args.target) and not args.text:
+        raise BadInput("--explain works on one TEXT, not on --input-file")
     if args.text:
         loaded = load_model(default_for("classify", args.text, args.model), head="classification",
                             task="classify")
         result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
                                     "classify")
+        if args.explain:
+            from ..explain import explain
+
+            result["explanation"] = explain(args.text, loaded, pair=args.pair, target=args.target)
         if args.json:
             print_json(result)
         else:
             for item in result["scores"]:
                 print(f"{item['label']:20} {item['score']:.4f}")
             print(f"model: {result['model']}")
+            if args.explain:
+                found = result["explanation"]
+                print(f"why {found['target']} (+ for, - against):")
+                for word in sorted(found["words"], key=lambda w: -abs(w["score"]))[:10]:
+                    print(f"  {word['score']:+.4f}  {word['text']}")
             for notice in result.get("notices") or []:
                 print(f"note: {notice}")
         return 0

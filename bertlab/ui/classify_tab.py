@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import tempfile
 
@@ -44,6 +45,15 @@ def create_tab(service) -> dict:
     run = gr.Button("Classify", variant="primary")
     label = gr.Label(label="Prediction", num_top_classes=10)
     message = gr.Markdown()
+    with gr.Accordion("Why? Which words made this answer", open=False):
+        gr.Markdown("Integrated gradients (Captum) on the word embeddings: each word's share of the "
+                    "label's probability, green for evidence for the label, red against. Leave the label "
+                    "empty for the predicted one.")
+        with gr.Row():
+            target = gr.Dropdown(choices=[""], value="", allow_custom_value=True, label="Label to explain",
+                                 scale=3)
+            explain_button = gr.Button("Explain", scale=1)
+        heat = gr.HTML()
     gr.Examples(EXAMPLES, inputs=[text, pair])
 
     with gr.Accordion("Classify a file", open=False):
@@ -85,6 +95,22 @@ def create_tab(service) -> dict:
                 f"{result['n']} rows classified by **{md_escape(result.get('model') or model_name or 'the model')}**"
                 + (f"; the first {shown} are shown, the CSV holds all." if result["n"] > shown else "."))
 
+    def explain(text_value, pair_value, model_name, target_label):
+        try:
+            result = service.explain(text_value, pair=pair_value or None, model=model_name or None,
+                                     target=target_label or None)
+        except BadInput as exc:
+            warn(exc)
+            return f"<p><b>Cannot explain:</b> {html.escape(hide_server_paths(exc))}</p>", gr.update(), None
+        from ..explain import heat_strip_html
+
+        labels = [""] + list(result["labels"])
+        return (heat_strip_html(result, text_value, pair_value or None),
+                gr.Dropdown(choices=labels, value=target_label or ""), result)
+
+    explanation = gr.JSON(visible=False)
+    explain_button.click(explain, [text, pair, model, target], [heat, target, explanation],
+                         api_name="classify_explain")
     run.click(classify, [text, pair, model], [label, message], api_name="classify")
     text.submit(classify, [text, pair, model], [label, message], api_visibility="private")
     run_file.click(classify_file, [upload, model, text_column], [table, download, file_message],
