@@ -178,6 +178,19 @@ class Service:
         loaded = self.model(default_for("classify", text, model), "classification", "classify")
         return with_language_hint(classify(text, loaded, pair=pair), loaded.tokenizer, text, "classify")
 
+    def attention(self, text: str, pair: str | None = None, model: str | None = None,
+                  task: str = "fill-mask") -> dict[str, Any]:
+        """Every layer's and head's attention on the text (bertlab.attention), with the model the
+        task would answer with (a masked-LM for fill-mask, a classifier for classify)."""
+        from .attention import attention_maps
+        from .models import default_for
+
+        self.check_text(text, pair)
+        self.check_model(model, task)
+        head = "masked-lm" if task == "fill-mask" else "classification"
+        loaded = self.model(default_for(task, text, model), head, task)
+        return attention_maps(text, loaded, pair=pair)
+
     def explain(self, text: str, pair: str | None = None, model: str | None = None,
                 target: str | None = None) -> dict[str, Any]:
         """Which words made the classifier's answer (bertlab.explain: integrated gradients)."""

@@ -484,3 +484,29 @@ def test_charts_show_first_evaluations_whole_labels_and_only_real_series(page, l
             metrics = panel.locator(".plot-legend").filter(has_text="value by step").last.inner_text()
             assert "accuracy" in metrics and "F1" in metrics, metrics
             assert "precision" not in metrics and "ROC-AUC" not in metrics, metrics
+
+
+def test_attention_explorer_grid_enlarges_the_clicked_head(page, lab):
+    """Fill-mask's attention explorer: one small map per layer x head, captions with the share of
+    attention on special tokens; clicking a map picks its layer and head and enlarges it with the
+    tokens on both axes."""
+    panel = open_tab(page, "Masked-token prediction")
+    panel.get_by_label("Sentence (use [MASK] for each missing token)").fill("The capital of France is [MASK].")
+    choose_model(panel, "Model", str(lab["models"]["masked-lm"]))
+    panel.get_by_text("Attention explorer: every layer and head").click()
+    panel.get_by_role("button", name="Show attention", exact=True).click()
+    summary = panel.get_by_text(re.compile(r"\d+ layers × \d+ heads over \d+ tokens"))
+    summary.wait_for()
+    layers, heads = map(int, re.search(r"(\d+) layers × (\d+) heads", summary.inner_text()).groups())
+    thumbs = panel.locator("[data-testid=gallery] img, .gallery img, .grid-wrap img")
+    deadline = time.time() + 30
+    while thumbs.count() < layers * heads and time.time() < deadline:
+        time.sleep(0.3)
+    assert thumbs.count() == layers * heads
+    assert "special" in panel.locator(".grid-wrap").inner_text() or "special" in panel.inner_text()
+    # Click the map of layer 2, head 1 (row-major: index = heads).
+    thumbs.nth(heads).click()
+    enlarged = panel.get_by_text(re.compile(r"Layer 2, head 1: each row is a token"))
+    enlarged.wait_for()
+    table = panel.locator("table").filter(has_text="[MASK]").last
+    assert table.locator("tr").count() >= 8  # a header row and one row per token

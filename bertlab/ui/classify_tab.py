@@ -11,6 +11,7 @@ import gradio as gr
 
 from ..errors import BadInput
 from ..service import AUTO
+from . import attention_view
 from .common import hide_server_paths, md_escape, warn
 
 INTRO = """
@@ -108,6 +109,7 @@ def create_tab(service) -> dict:
         return (heat_strip_html(result, text_value, pair_value or None),
                 gr.Dropdown(choices=labels, value=target_label or ""), result)
 
+    attention_view.create(service, text, pair, model, "classify")
     explanation = gr.JSON(visible=False)
     explain_button.click(explain, [text, pair, model, target], [heat, target, explanation],
                          api_name="classify_explain")

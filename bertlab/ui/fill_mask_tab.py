@@ -18,6 +18,7 @@ import gradio as gr
 
 from ..errors import BadInput
 from ..service import AUTO
+from . import attention_view
 from .common import md_escape, warn
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ def create_tab(service) -> dict:
         with gr.Column(visible=False) as b_column:
             outs.update(side_components("b"))
     outs["b_column"] = b_column
+    attention_view.create(service, text, None, model_a, "fill-mask")
     with gr.Accordion("Raw result (JSON)", open=False):
         outs["raw"] = gr.JSON()
     outs["link"] = link
