@@ -23,6 +23,12 @@ from .models import AUTO
 # parallel (a tokenizer does not wait for a model).
 _IMPORTING = threading.Lock()
 _imported = False
+# Models load one at a time: from_pretrained builds a model on the meta device and then fills in
+# its weights, through context managers that patch torch globally, so a second model built in
+# another thread at that moment came out with meta tensors ("Tensor on device meta is not on the
+# expected device cpu!" from the server's warm-up racing a first classification). Tokenizers
+# build no modules and load in parallel.
+_MODEL_LOADING = threading.Lock()
 _LOAD_CLASSES = ("AutoConfig", "AutoTokenizer", "PreTrainedTokenizerFast", "BertTokenizerFast", "AutoModel",
                  "AutoModelForMaskedLM", "AutoModelForPreTraining", "AutoModelForSequenceClassification",
                  "BertConfig", "BertModel", "BertForMaskedLM", "BertForPreTraining", "BertForSequenceClassification")
@@ -100,7 +106,8 @@ class Service:
                 if key in self._models:
                     return self._models[key]
             _import_transformers_once()
-            loaded = models.load_model(name, head=head, task=task)
+            with _MODEL_LOADING:
+                loaded = models.load_model(name, head=head, task=task)
             with self._lock:
                 self._models[key] = loaded
                 while len(self._models) > self.max_models:

@@ -69,3 +69,35 @@ def test_default_masked_lm_answers_everyday_sentences_offline():
     # Every encoder layer was retrained: shipped as int8 differences, plus the [MASK] row alone.
     assert meta["quantized_tensors"] >= 36 and meta["bytes"] < 12 * 1024 * 1024
     assert models.heads_present(models.resolve("default")) == ["masked-lm"]
+
+
+def test_models_loaded_at_once_from_several_threads_are_whole():
+    """The page loads models from several threads (the server's warm-up, a page's first answers).
+    transformers builds a model on the meta device first, through patches that are global to the
+    process: two models built at the same moment once left one with meta tensors ("Tensor on device
+    meta is not on the expected device cpu!"), cached for the server's life."""
+    import threading
+
+    from bertlab.service import Service
+
+    service, errors = Service(), []
+
+    def load(name, head, task):
+        try:
+            loaded = service.model(name, head, task)
+            bad = [n for n, p in loaded.model.named_parameters() if p.device.type == "meta"]
+            assert not bad, f"{name}: meta tensors {bad[:3]}"
+        except Exception as exc:
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=load, args=spec) for spec in
+               [("default", "masked-lm", "fill-mask"), ("default-sentiment", "classification", "classify"),
+                ("default-chinese", "masked-lm", "fill-mask")]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    answer = service.fill_mask("The capital of France is [MASK].")
+    assert answer["masks"][0]["candidates"][0]["score"] > 0
+    assert service.classify("A warm, funny and beautifully acted film.")["label"] == "positive"
