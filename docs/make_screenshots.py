@@ -36,7 +36,7 @@ WIDTH = 1280
 MARGIN = 12  # pixels kept below the last element a shot is about
 
 
-SHOTS = ["fill-mask", "classify", "tokenize", "pretrain", "finetune"]
+SHOTS = ["fill-mask", "classify", "explain", "attention", "tokenize", "pretrain", "finetune"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -128,6 +128,34 @@ def classify(page, out: Path) -> None:
     prediction = panel.locator("[data-testid=label]").filter(has_text="Prediction")
     prediction.locator("meter.bar").first.wait_for()
     shoot(page, out / "classify.png", prediction)
+
+
+def explain(page, out: Path) -> None:
+    """The classification tab's "Why?": the words that made default-sentiment's answer."""
+    panel = open_tab(page, "Sentence classification")
+    panel.get_by_label("Text", exact=True).fill("The plot makes no sense and the jokes fall flat, but the music is lovely.")
+    panel.get_by_text("Why? Which words made this answer").click()
+    panel.get_by_role("button", name="Explain", exact=True).click()
+    strip = panel.locator(".heat-strip")
+    strip.wait_for()
+    shoot(page, out / "explain.png", strip.locator("xpath=../.."), top=panel.get_by_text("Why? Which words made this answer"))
+
+
+def attention(page, out: Path, model: str) -> None:
+    """The fill-mask tab's attention explorer, with one head enlarged."""
+    panel = open_tab(page, "Masked-token prediction")
+    panel.get_by_label("Sentence (use [MASK] for each missing token)").fill("The capital of France is [MASK].")
+    type_into(panel, "Model", model)
+    panel.get_by_text("Attention explorer: every layer and head").click()
+    panel.get_by_role("button", name="Show attention", exact=True).click()
+    panel.get_by_text(re.compile(r"\d+ layers × \d+ heads over")).wait_for()
+    thumbs = panel.locator(".grid-wrap img")
+    thumbs.nth(0).wait_for()
+    thumbs.nth(2 * 12 + 3).click()  # layer 3, head 4
+    enlarged = panel.get_by_text(re.compile(r"Layer 3, head 4: each row is a token"))
+    enlarged.wait_for()
+    shoot(page, out / "attention.png", panel.locator("table").filter(has_text="[MASK]").last,
+          top=panel.get_by_text("Attention explorer: every layer and head"))
 
 
 def tokenize(page, out: Path) -> None:
@@ -243,6 +271,10 @@ def main(argv=None) -> int:
                     fill_mask(page, out, mlm_model)
                 if "classify" in args.only:
                     classify(page, out)
+                if "explain" in args.only:
+                    explain(page, out)
+                if "attention" in args.only:
+                    attention(page, out, mlm_model)
                 if "tokenize" in args.only:
                     tokenize(page, out)
                 if "pretrain" in args.only:

@@ -20,7 +20,8 @@ def create(service, text, pair, model, task: str) -> dict:
         gr.Markdown(ABOUT)
         c["show"] = gr.Button("Show attention")
         c["summary"] = gr.Markdown()
-        c["gallery"] = gr.Gallery(label="Layers (rows) × heads (columns); click a map to enlarge it", columns=12,
+        c["gallery"] = gr.Gallery(label="Layers (rows) × heads (columns); caption: layer·head and the share of "
+                                        "attention on special tokens; click a map to enlarge it", columns=12,
                                   height="auto", allow_preview=False, object_fit="contain", show_label=True)
         with gr.Row():
             c["layer"] = gr.Slider(1, 12, value=1, step=1, label="Layer")
@@ -36,7 +37,8 @@ def create(service, text, pair, model, task: str) -> dict:
         except Exception as exc:  # BadInput and any load failure: said on the page, which keeps serving
             message = error_box(hide_server_paths(exc))
             return [], message, gr.update(), gr.update(), "", None
-        images = [(thumbnail(result["attentions"][l][h]), f"L{l + 1} H{h + 1} · {result['special_share'][l][h]:.0%} special")
+        # Captions stay short enough for a 12-column grid: "layer·head share-on-specials".
+        images = [(thumbnail(result["attentions"][l][h]), f"{l + 1}·{h + 1} {result['special_share'][l][h]:.0%}")
                   for l in range(result["layers"]) for h in range(result["heads"])]
         mean_share = sum(map(sum, result["special_share"])) / (result["layers"] * result["heads"])
         summary = (f"**{result['layers']} layers × {result['heads']} heads** over {len(result['tokens'])} tokens "
