@@ -46,6 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N dev sentences (0 = all)")
     parser.add_argument("--model", default="default-sentiment")
     parser.add_argument("--latency-runs", type=int, default=7)
+    parser.add_argument("--latency-only", action="store_true", help="skip the deletion test")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not DATA.exists():
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
     sentences = [line.split("\t")[0].strip() for line in lines if line.strip()]
     if args.limit:
         sentences = sentences[:args.limit]
+    if args.latency_only:
+        sentences = []
 
     wins = total = 0
     drops_top, drops_random = [], []

@@ -113,8 +113,7 @@ def create_tab(service) -> dict:
     explanation = gr.JSON(visible=False)
     explain_button.click(explain, [text, pair, model, target], [heat, target, explanation],
                          api_name="classify_explain")
-    run.click(classify, [text, pair, model], [label, message], api_name="classify")
-    text.submit(classify, [text, pair, model], [label, message], api_visibility="private")
+    gr.on([run.click, text.submit], classify, [text, pair, model], [label, message], api_name="classify")
     run_file.click(classify_file, [upload, model, text_column], [table, download, file_message],
                    api_name="classify_file")
     model.change(lambda m: _about(service, m), model, about, api_visibility="private")

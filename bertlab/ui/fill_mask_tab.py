@@ -230,10 +230,8 @@ def create_tab(service) -> dict:
             warn(raw_a["error"])
         return [raw, _share_link(request, sentence, name_a, name_b, k), *view_a, *view_b]
 
-    predict.click(answer, inputs=[text, model_a, model_b, top_k], outputs=outputs,
-                  api_name="fill_mask", js=_URL_JS)
-    text.submit(answer, inputs=[text, model_a, model_b, top_k], outputs=outputs,
-                api_visibility="private", js=_URL_JS)
+    gr.on([predict.click, text.submit], answer, inputs=[text, model_a, model_b, top_k], outputs=outputs,
+          api_name="fill_mask", js=_URL_JS)
 
     # Layout blocks are not API outputs, so the second column follows the dropdown instead.
     model_b.change(lambda name: gr.Column(visible=bool(name)), inputs=[model_b], outputs=[b_column],

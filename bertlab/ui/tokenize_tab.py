@@ -85,8 +85,7 @@ def create_tab(service) -> dict:
 
     inputs = [text, pair, model, max_length, pad, seed]
     outputs = [summary, bert, words, wwm, raw]
-    button.click(tokenize, inputs, outputs, api_name="tokenize")
-    text.submit(tokenize, inputs, outputs, api_visibility="private")
+    gr.on([button.click, text.submit], tokenize, inputs, outputs, api_name="tokenize")
     examples = gr.Examples(EXAMPLES, inputs=[text, pair, max_length, seed], label="Examples (click one)")
     # Run right after an example fills the boxes, with whatever tokenizer is selected.
     examples.load_input_event.then(tokenize, inputs, outputs, api_visibility="private")
