@@ -510,3 +510,58 @@ def test_attention_explorer_grid_enlarges_the_clicked_head(page, lab):
     enlarged.wait_for()
     table = panel.locator("table").filter(has_text="[MASK]").last
     assert table.locator("tr").count() >= 8  # a header row and one row per token
+
+
+def test_why_heat_strip_marks_the_words_for_and_against(page, lab):
+    """Classification's "Why?": the text comes back as one shaded span per word, the sentiment
+    words strongest; another label can be picked and explained."""
+    panel = open_tab(page, "Sentence classification")
+    panel.get_by_label("Text", exact=True).fill("The plot makes no sense and the jokes fall flat.")
+    panel.get_by_text("Why? Which words made this answer").click()
+    panel.get_by_role("button", name="Explain", exact=True).click()
+    strip = panel.locator(".heat-strip")
+    strip.wait_for()
+    words = strip.locator(".attribution")
+    assert [words.nth(i).inner_text() for i in range(words.count())][:3] == ["The", "plot", "makes"]
+    scores = {words.nth(i).inner_text(): float(words.nth(i).get_attribute("data-score")) for i in range(words.count())}
+    strongest = max(scores, key=lambda w: abs(scores[w]))
+    assert strongest in ("no", "flat", "sense"), scores
+    assert "Evidence for negative" in panel.inner_text()
+    # Explain the other label: the same words now count against it.
+    choose_model(panel, "Label to explain", "positive")
+    panel.get_by_role("button", name="Explain", exact=True).click()
+    panel.get_by_text("Evidence for positive").wait_for()
+    flipped = {w.inner_text(): float(w.get_attribute("data-score")) for w in strip.locator(".attribution").all()}
+    assert flipped[strongest] * scores[strongest] < 0
+
+
+def test_runs_compared_side_by_side(page, lab):
+    """Two runs picked in the Runs tab: one line per run on each chart, the legend naming them,
+    and the one setting that differs."""
+    root = lab["runs"]
+    for run_id, lr, losses in (("20200102-000000-finetune-cmpa", 1e-4, (0.7, 0.5, 0.3)),
+                               ("20200102-000001-finetune-cmpb", 3e-5, (0.7, 0.65, 0.6))):
+        events = [{"type": "train", "step": 10 * (i + 1), "loss": loss, "elapsed_s": 10.0 * (i + 1)}
+                  for i, loss in enumerate(losses)]
+        events.append({"type": "eval", "step": 30, "eval_accuracy": 0.9 if lr > 1e-4 / 2 else 0.7, "elapsed_s": 31})
+        _write_run(root, run_id, "finetune", events)
+        config = json.loads((root / run_id / "run_config.json").read_text())
+        (root / run_id / "run_config.json").write_text(json.dumps({**config, "lr": lr}))
+    panel = open_tab(page, "Runs")
+    panel.get_by_text("Compare runs side by side").click()
+    box = panel.get_by_label("Runs to compare (2 to 5)")
+    for run_id in ("20200102-000000-finetune-cmpa", "20200102-000001-finetune-cmpb"):
+        box.fill(run_id)
+        box.press("Enter")
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    legend = panel.locator(".plot-legend").filter(has_text="run 1: 20200102-000000-finetune-cmpa").first
+    legend.wait_for()
+    assert "run 2: 20200102-000001-finetune-cmpb" in legend.inner_text()
+    chart = panel.locator(".block").filter(has=page.locator(".vega-embed")).filter(
+        has_text="Training loss (MLM loss for pre-training)").last
+    deadline = time.time() + 20
+    while (line_points(chart, "run 1") < 3 or line_points(chart, "run 2") < 3) and time.time() < deadline:
+        time.sleep(0.3)
+    assert line_points(chart, "run 1") == 3 and line_points(chart, "run 2") == 3
+    settings = panel.locator(".block").filter(has_text="Settings that differ").last
+    assert "lr" in settings.inner_text() and "3e-05" in settings.inner_text()
