@@ -30,17 +30,22 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def read_documents(path: str | Path) -> list[list[str]]:
-    """One file -> documents, each a list of sentences."""
-    path = Path(path)
+def _read_bytes(path: str | Path) -> bytes:
+    """A corpus file's bytes, or DataError naming the file and what is wrong."""
     try:
-        data = path.read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise DataError("corpus file not found", path=str(path)) from None
     except IsADirectoryError:
         raise DataError("is a folder; give text files", path=str(path)) from None
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from None
+
+
+def read_documents(path: str | Path) -> list[list[str]]:
+    """One file -> documents, each a list of sentences."""
+    path = Path(path)
+    data = _read_bytes(path)
     text = decode_bytes(data, str(path)).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     blank_separated = any(not l.strip() for l in lines[1:-1]) and sum(1 for l in lines if l.strip()) > 1
@@ -85,14 +90,7 @@ def check_corpus_files(paths: list[str]) -> None:
     from .labeled_data import _check_binary
 
     for path in paths:
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise DataError("corpus file not found", path=str(path)) from None
-        except IsADirectoryError:
-            raise DataError("is a folder; give text files", path=str(path)) from None
-        except OSError as exc:
-            raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from None
+        data = _read_bytes(path)
         if not data.strip():
             raise DataError("the file is empty: a corpus needs text", path=str(path))
         _check_binary(data, str(path))
