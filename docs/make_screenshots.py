@@ -36,7 +36,7 @@ WIDTH = 1280
 MARGIN = 12  # pixels kept below the last element a shot is about
 
 
-SHOTS = ["fill-mask", "classify", "explain", "attention", "tokenize", "pretrain", "finetune"]
+SHOTS = ["fill-mask", "classify", "explain", "attention", "tokenize", "pretrain", "finetune", "compare"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,6 +52,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="tiny random models everywhere: a fast check of the script itself")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the fine-tuning run may take")
+    parser.add_argument("--runs-dir", default="",
+                        help="use this runs folder instead of a fresh one (the compare shot needs two finished "
+                             "fine-tuning runs: with a fresh folder it compares the finetune shot's run with a "
+                             "second one it starts)")
     parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS,
                         help="retake only these shots (runs is taken with finetune: it lists that run)")
     return parser.parse_args(argv)
@@ -208,6 +212,20 @@ def pretrain(page, out: Path) -> None:
     shoot(page, out / "pretrain.png", example.locator("xpath=.."))
 
 
+def compare(page, out: Path, run_ids: list[str]) -> None:
+    """The Runs tab comparing finished fine-tuning runs (the two newest)."""
+    panel = open_tab(page, "Runs")
+    panel.get_by_text("Compare runs side by side").click()
+    box = panel.get_by_label("Runs to compare (2 to 5)")
+    for run_id in run_ids:
+        box.fill(run_id)
+        box.press("Enter")
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    panel.locator(".plot-legend").filter(has_text=f"run 2: {run_ids[1]}").first.wait_for()
+    settings = panel.locator(".block").filter(has_text="Settings that differ").last
+    shoot(page, out / "compare.png", settings, top=panel.get_by_text("Compare runs side by side"))
+
+
 def runs(page, out: Path, run: str) -> None:
     panel = open_tab(page, "Runs")
     # On load the tab shows the newest run: the one just fine-tuned.
@@ -235,8 +253,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bertlab-shots-"))
-    os.environ["BERTLAB_RUNS"] = str(scratch / "runs")  # before bertlab reads it
-    (scratch / "runs").mkdir()
+    os.environ["BERTLAB_RUNS"] = args.runs_dir or str(scratch / "runs")  # before bertlab reads it
+    Path(os.environ["BERTLAB_RUNS"]).mkdir(parents=True, exist_ok=True)
 
     from bertlab import models
 
@@ -283,6 +301,16 @@ def main(argv=None) -> int:
                     run = finetune(page, out, args, ft_model)
                     page.reload()  # the runs tab lists runs on load
                     runs(page, out, run)
+                if "compare" in args.only:
+                    from bertlab import runs as run_folders
+
+                    finished = [r["run"] for r in sorted(run_folders.list_runs(), key=lambda r: r.get("created") or 0,
+                                                         reverse=True)
+                                if r.get("task") == "finetune" and r.get("state") == "finished"]
+                    if len(finished) < 2:
+                        raise SystemExit("the compare shot needs two finished fine-tuning runs (--runs-dir)")
+                    page.reload()
+                    compare(page, out, finished[:2][::-1])
             except BaseException:
                 page.screenshot(path=str(scratch / "failed.png"), full_page=True)
                 print(f"failed; the page as it was: {scratch / 'failed.png'}, the runs: {scratch / 'runs'}",
