@@ -53,10 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="tiny random models everywhere: a fast check of the script itself")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the fine-tuning run may take")
     parser.add_argument("--runs-dir", default="",
-                        help="use this runs folder instead of a fresh one (the compare shot needs two finished "
-                             "fine-tuning runs: with a fresh folder it compares the finetune shot's run with a "
-                             "second one it starts)")
-    parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS,
+                        help="use this runs folder instead of a fresh one (the compare shot, taken only when "
+                             "asked for with --only compare, needs two finished fine-tuning runs in it)")
+    parser.add_argument("--only", nargs="+", choices=SHOTS, default=[s for s in SHOTS if s != "compare"],
                         help="retake only these shots (runs is taken with finetune: it lists that run)")
     return parser.parse_args(argv)
 
