@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import runs
+from .config import flatten
 from .errors import BadInput
 from .events import EVAL, TRAIN
 
@@ -30,18 +31,6 @@ FINAL_KEYS = [("eval_accuracy", "accuracy"), ("eval_f1", "F1"), ("eval_loss", "v
               ("eval_nsp_accuracy", "NSP accuracy")]
 # Run-config fields that differ between any two runs by construction and say nothing of the recipe.
 IGNORED_FIELDS = {"out", "num_processes", "distributed_type"}
-
-
-def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
-    """{"finetune": {"train": f}} -> {"finetune.train": f}; lists kept whole."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _shown(value) -> str:

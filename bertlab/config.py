@@ -122,6 +122,18 @@ class TrainConfig:
         return _build(cls, data, str(path))
 
 
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A run config as dotted keys: {"finetune": {"train": f}} -> {"finetune.train": f}; lists kept whole."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
 def _build(cls, data: dict[str, Any], where: str):
     """Build a (nested) dataclass from a dict, refusing unknown keys."""
     fields = {f.name: f for f in dataclasses.fields(cls)}

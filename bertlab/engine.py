@@ -350,17 +350,13 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     return loop.finish(end_reason, message)
 
 
-def _scalar_settings(config: dict, prefix: str = "") -> dict[str, Any]:
-    """A run config flattened to the str/int/float/bool values a tracker's hyperparameters take."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_scalar_settings(value, f"{prefix}{key}."))
-        elif isinstance(value, (str, int, float, bool)):
-            flat[f"{prefix}{key}"] = value
-        elif isinstance(value, list):
-            flat[f"{prefix}{key}"] = ", ".join(map(str, value))
-    return flat
+def _scalar_settings(config: dict) -> dict[str, Any]:
+    """A run config flattened to the str/int/float/bool values a tracker's hyperparameters take
+    (lists joined into one string; None left out)."""
+    from .config import flatten
+
+    return {key: ", ".join(map(str, value)) if isinstance(value, list) else value
+            for key, value in flatten(config).items() if isinstance(value, (str, int, float, bool, list))}
 
 
 class TrainingLoop:

@@ -99,3 +99,15 @@ def runs_dir(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setenv("BERTLAB_RUNS", str(folder))
     return folder
+
+
+def finished_run(root: Path, name: str, head: str) -> Path:
+    """A finished run whose final/ holds a tiny model with `head`: how a trained model appears."""
+    from bertlab import runs
+    from bertlab.config import TrainConfig
+
+    folder = root / name
+    write_tiny_model(folder / "final", head)
+    TrainConfig(task="finetune", out=str(folder)).save(folder / "run_config.json")
+    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
+    return folder

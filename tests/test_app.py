@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import app  # noqa: E402
-from conftest import write_tiny_model  # noqa: E402
+from conftest import finished_run  # noqa: E402
 
 from bertlab import runs  # noqa: E402
 from bertlab.config import FinetuneConfig, TrainConfig  # noqa: E402
@@ -55,15 +55,6 @@ class Lines(io.StringIO):
             if line.strip():
                 self.stamped.append((time.monotonic(), line))
         return super().write(text)
-
-
-def finished_run(root: Path, name: str, head: str) -> Path:
-    """A finished run whose final/ holds a tiny model with `head`: how a trained model appears."""
-    folder = root / name
-    write_tiny_model(folder / "final", head)
-    TrainConfig(task="finetune", out=str(folder)).save(folder / "run_config.json")
-    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -5,28 +5,17 @@ in messages, small data sets warned about, and Resume offered only where it can 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from bertlab import runs
 from bertlab.ui import common
-from conftest import write_labeled_csv, write_tiny_model
+from conftest import finished_run, write_labeled_csv
 from test_ui_training import NoWorkerService, _finetune_form, _launch, _value
 
 
 # ---------------------------------------------------------------------------------- model lists
-
-
-def _finish_run(root: Path, run_id: str, head: str) -> Path:
-    """A run folder with a finished model in final/, as the engine leaves it."""
-    folder = root / run_id
-    write_tiny_model(folder / "final", head=head)
-    (folder / "run_config.json").write_text(json.dumps({"task": "finetune" if head == "classification"
-                                                        else "pretrain", "model": "default"}))
-    runs.write_status(folder, "finished", "done")
-    return folder
 
 
 def test_model_lists_follow_the_runs_folder_without_a_refresh(runs_dir):
@@ -44,8 +33,8 @@ def test_model_lists_follow_the_runs_folder_without_a_refresh(runs_dir):
     assert all("clf-run" not in str(choices) for choices in lists)
     assert all(update == {"__type__": "update"} for update in sync(signature)[:-1])  # no change: skipped
 
-    _finish_run(runs_dir, "20260101-000000-finetune-clf-run", "classification")
-    _finish_run(runs_dir, "20260101-000001-pretrain-mlm-run", "masked-lm")
+    finished_run(runs_dir, "20260101-000000-finetune-clf-run", "classification")
+    finished_run(runs_dir, "20260101-000001-pretrain-mlm-run", "masked-lm")
     updated = sync(signature)
     assert updated[-1] != signature
     from bertlab.ui.app import MODEL_LISTS

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+# The chart slots of a comparison (bertlab.compare reads run folders only: no torch in the page).
+from ..compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS
 from . import common
 
 ABOUT = """\
@@ -29,8 +31,6 @@ Pick two or more runs: their training loss and main validation metric (accuracy 
 MLM accuracy for pre-training) on one chart each, by step or by elapsed time, the settings that
 differ between them, and their final figures. `python -m bertlab runs compare A B` prints the same.
 """
-MAX_COMPARED = 5
-COMPARE_SLOTS = [f"run {i + 1}" for i in range(MAX_COMPARED)]  # = bertlab.compare.SLOTS (no import: no torch)
 COMPARE_KEYS = ["compare_loss", "compare_loss_legend", "compare_metric", "compare_metric_legend", "compare_finals",
                 "compare_config", "compare_message"]
 
