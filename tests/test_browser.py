@@ -139,6 +139,20 @@ def choose_model(panel, label: str, value: str) -> None:
     box.blur()
 
 
+def show_run(panel, run: str, tries: int = 3) -> None:
+    """Pick `run` in a training tab's Run box and wait until its status block shows it. The tab's
+    page-load handler sets that box too (to the newest running run, or none): a run typed while the
+    page is still loading can be overwritten, so it is typed again until the view follows."""
+    for _ in range(tries):
+        choose_model(panel, "Run", run)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if f"Run {run} ·" in progress_text(panel):
+                return
+            time.sleep(0.25)
+    raise AssertionError(f"the tab never showed run {run}: {progress_text(panel)!r}")
+
+
 def set_number(panel, label: str, value) -> None:
     box = panel.get_by_label(label, exact=True)
     # Fields in an accordion that has just been opened can be (re)mounted a moment after they
@@ -456,7 +470,7 @@ def test_charts_show_first_evaluations_whole_labels_and_only_real_series(page, l
              "accuracy"),
             ("Pre-training", "20200101-000001-pretrain-c0de", "MLM and NSP loss", "validation MLM loss", "NSP")):
         panel = open_tab(page, tab)
-        choose_model(panel, "Run", run)
+        show_run(panel, run)
         block = panel.locator(".block").filter(has=page.locator(".vega-embed")).filter(has_text=chart_label).last
         deadline = time.time() + 30
         while line_points(block, single) < 2 and time.time() < deadline:
