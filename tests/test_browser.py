@@ -367,7 +367,10 @@ def test_finetune_upload_watch_finish_and_classify(page, lab):
         if option.count():
             break
         assert time.time() < deadline, f"{run} never appeared in the classification model list"
+        # Close the list and leave the box, so the next click opens it afresh with the new choices
+        # (a click on the still-focused box after Escape did not reopen it).
         page.keyboard.press("Escape")
+        box.blur()
         time.sleep(1)
     option.click()
     assert box.input_value().rstrip("/").endswith(run)  # listed by its folder
