@@ -88,19 +88,10 @@ def write_csv(path: Path, texts: list[str], labels: list[str]) -> str:
 
 
 def snapshot_model(weights: Path):
-    """A masked-LM built from a run checkpoint's weights (the training wrapper's "model." keys)."""
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, BertForMaskedLM
+    """default-chinese's shape built from a run checkpoint's weights."""
+    from cloze import snapshot_model as build
 
-    from bertlab.models import LoadedModel, ModelSource, load_tokenizer, wheel_model_dir
-
-    tokenizer = load_tokenizer("default-chinese", "tokenize")
-    config = AutoConfig.from_pretrained(str(wheel_model_dir()), vocab_size=len(tokenizer))
-    model = BertForMaskedLM(config)
-    state = {k.removeprefix("model."): v for k, v in load_file(str(weights)).items()}
-    model.load_state_dict(state, strict=False)
-    model.tie_weights()
-    return LoadedModel(tokenizer, model.eval(), ModelSource(weights.stem, "local", str(weights)))
+    return build(weights, "default-chinese")
 
 
 def run_cloze(snapshots: str | None) -> list[dict]:

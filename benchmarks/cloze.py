@@ -7,6 +7,7 @@ first k whole-word predictions). Written for bertlab; the sentences are the proj
     python benchmarks/cloze.py --model runs/X/final  # any masked-LM the registry resolves
     python benchmarks/cloze.py --model default --model runs/X/final --set both --json
     python benchmarks/cloze.py --heldout /root/bertlab-data/default_mlm_heldout.txt  # + masked-token accuracy
+    python benchmarks/cloze.py --snapshots DIR      # + every step-N.safetensors checkpoint copy in DIR
 """
 
 from __future__ import annotations
@@ -203,6 +204,27 @@ def score(model_name: str, verbose: bool = False, loaded=None, items=None, candi
     return out
 
 
+def snapshot_model(weights: Path, tokenizer_name: str = "default"):
+    """A masked-LM of the wheel's shape (vocabulary: `tokenizer_name`'s) from a run checkpoint's
+    weights (the training wrapper's "model." keys), to score checkpoints along a run."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, BertForMaskedLM
+
+    from bertlab.models import LoadedModel, ModelSource, load_tokenizer, wheel_model_dir
+
+    tokenizer = load_tokenizer(tokenizer_name, "tokenize")
+    config = AutoConfig.from_pretrained(str(wheel_model_dir()), vocab_size=len(tokenizer))
+    model = BertForMaskedLM(config)
+    state = {k.removeprefix("model."): v for k, v in load_file(str(weights)).items()}
+    missing, _ = model.load_state_dict(state, strict=False)
+    # The decoder's weight and bias are tied to the word embeddings and cls.predictions.bias.
+    missing = [k for k in missing if not k.endswith(("position_ids", "decoder.weight", "decoder.bias"))]
+    if missing:
+        raise SystemExit(f"{weights}: checkpoint lacks {len(missing)} weights, e.g. {missing[:3]}")
+    model.tie_weights()
+    return LoadedModel(tokenizer, model.eval(), ModelSource(weights.stem, "local", str(weights)))
+
+
 def heldout_accuracy(model_name: str, path: str, loaded=None, max_sequences: int = 400,
                      seq_len: int = 64, seed: int = 0) -> dict:
     """Masked-token accuracy and loss on a text file (e.g. text no training stage saw): the file
@@ -243,6 +265,8 @@ def main() -> int:
     parser.add_argument("--set", choices=["dev", "unseen", "both"], default="dev",
                         help="dev: the set checkpoints are chosen on; unseen: the set never looked at "
                              "while choosing (report only its totals)")
+    parser.add_argument("--snapshots", default="",
+                        help="folder of step-N.safetensors run checkpoints: score each, along training")
     parser.add_argument("--heldout", default="", help="also: masked-token accuracy on this text file")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list the misses (dev set only)")
@@ -250,8 +274,12 @@ def main() -> int:
     from bertlab.models import load_model
 
     rows = []
-    for name in args.model or ["default"]:
-        loaded = load_model(name, head="masked-lm", task="fill-mask")
+    models = [(name, None) for name in args.model or ["default"]]
+    if args.snapshots:
+        steps = sorted(Path(args.snapshots).glob("step-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))
+        models = [(w.stem, w) for w in steps] + models
+    for name, weights in models:
+        loaded = snapshot_model(weights) if weights else load_model(name, head="masked-lm", task="fill-mask")
         for set_name in (["dev", "unseen"] if args.set == "both" else [args.set]):
             row = score(name, args.verbose and set_name == "dev", loaded=loaded, items=SETS[set_name])
             rows.append({**row, "set": set_name})
