@@ -129,12 +129,6 @@ def create_demo(demo_mode: bool = False):
     return demo
 
 
-def runs_root() -> Path:
-    from bertlab.runs import runs_root as root
-
-    return root().resolve()
-
-
 def file_policy(runs: Path | None = None, project: Path = PROJECT_DIR) -> tuple[list[str], list[str]]:
     """(allowed_paths, blocked_paths) for launch().
 
@@ -143,6 +137,8 @@ def file_policy(runs: Path | None = None, project: Path = PROJECT_DIR) -> tuple[
     before serving. Gradio checks that copy against the block list too, so the runs folder must
     not be blocked; every other entry of the project (code, tests, examples, .git) is.
     """
+    from bertlab.run_folder import runs_root
+
     runs = (runs or runs_root()).resolve()
     project = project.resolve()
     blocked: list[str] = []

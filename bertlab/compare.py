@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from . import runs
+from .run_folder import RunFolder
 from .config import flatten
 from .errors import BadInput
 from .events import EVAL, TRAIN
@@ -53,12 +53,12 @@ def compare_runs(run_ids: list[str], x: str = "step") -> dict[str, Any]:
         raise BadInput("choose two or more runs to compare")
     if len(ids) > MAX_RUNS:
         raise BadInput(f"compare at most {MAX_RUNS} runs at a time ({len(ids)} chosen)")
-    folders = [runs.run_dir(r) for r in ids]
-    configs = [runs.read_json_object(f / "run_config.json")[0] for f in folders]
+    folders = [RunFolder.find(r) for r in ids]
+    configs = [f.config_dict()[0] for f in folders]
     loss_points, metric_points, finals, slots = [], [], [], []
     for slot, folder, config in zip(SLOTS, folders, configs):
         task = config.get("task") or "?"
-        events = runs.read_events(folder)
+        events = folder.events()
         metric_key, metric_name = MAIN_METRIC.get(task, MAIN_METRIC["finetune"])
         loss_key = "mlm_loss" if task == "pretrain" else "loss"
         for event in events:
@@ -77,7 +77,7 @@ def compare_runs(run_ids: list[str], x: str = "step") -> dict[str, Any]:
             "config_diff": config_differences(folders, configs), "finals": finals}
 
 
-def config_differences(folders: list[Path], configs: list[dict]) -> list[list[str]]:
+def config_differences(folders: list[RunFolder], configs: list[dict]) -> list[list[str]]:
     """[field, value in run 1, value in run 2, ...] for every config field whose values differ."""
     flat = [flatten(c) for c in configs]
     fields = sorted({k for f in flat for k in f} - IGNORED_FIELDS)
@@ -89,11 +89,11 @@ def config_differences(folders: list[Path], configs: list[dict]) -> list[list[st
     return rows
 
 
-def _final_row(folder: Path, config: dict, events: list[dict]) -> dict[str, Any]:
-    results = runs.read_json_object(folder / "results.json")[0]
+def _final_row(folder: RunFolder, config: dict, events: list[dict]) -> dict[str, Any]:
+    results = folder.results()
     last_eval = next((e for e in reversed(events) if e.get("type") == EVAL), {})
     last_train = next((e for e in reversed(events) if e.get("type") == TRAIN), {})
-    row = {"run": folder.name, "task": config.get("task") or "?", "state": runs.read_status(folder).get("state"),
+    row = {"run": folder.name, "task": config.get("task") or "?", "state": folder.status().get("state"),
            "steps": results.get("step") or last_train.get("step"),
            "minutes": round((results.get("elapsed_s") or last_train.get("elapsed_s") or 0) / 60, 2)}
     for key, name in FINAL_KEYS:

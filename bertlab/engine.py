@@ -6,7 +6,8 @@ object (bertlab.tasks) supplies the model, data and loss; the engine supplies ev
 them: data order, evaluation every N steps, structured events (`events.jsonl`), atomic checkpoints,
 resume at the same step / data order / learning rate, stop requests, time budgets, NaN guards.
 
-The engine never touches the UI: the page and the CLI both read `events.jsonl`.
+The engine never touches the UI: it writes the run folder (bertlab.run_folder.RunFolder), and the
+page and the CLI read it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any, Callable
 
 from .config import TrainConfig
 from .errors import BadInput
-from . import runs
+from .files import atomic_write_json, read_json_object
+from .run_folder import RunFolder
 
 EventHook = Callable[[dict[str, Any]], None]
 
@@ -92,27 +94,24 @@ class LengthGroupedBatches:
 
 
 class EventLog:
-    """Appends flat JSON events to events.jsonl (main process only) and calls the hook."""
+    """Appends flat JSON events to the run's events.jsonl (main process only) and calls the hook."""
 
-    def __init__(self, folder: Path, enabled: bool, hook: EventHook | None):
-        self.path = folder / "events.jsonl"
+    def __init__(self, run: RunFolder, enabled: bool, hook: EventHook | None):
+        self.run = run
         self.enabled = enabled
         self.hook = hook
 
     def trim_after(self, step: int) -> None:
         """On resume: drop events logged after the checkpoint we go back to."""
-        if not self.enabled or not self.path.exists():
-            return
-        kept = [e for e in runs.read_events(self.path.parent) if e.get("step", 0) <= step]
-        runs.atomic_write_text(self.path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept))
+        if self.enabled:
+            self.run.trim_events_after(step)
 
     def emit(self, event: dict[str, Any]) -> None:
         event = {k: _plain(v) for k, v in event.items()}
         if self.enabled:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(event, ensure_ascii=False) + "\n")
-        if self.hook is not None and self.enabled:
-            self.hook(event)
+            self.run.append_event(event)
+            if self.hook is not None:
+                self.hook(event)
 
 
 def _plain(value):
@@ -128,8 +127,8 @@ def _plain(value):
 class StopFlag:
     """Set by SIGTERM/SIGINT/SIGUSR1 or by a STOP file in the run folder."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, run: RunFolder):
+        self.run = run
         self.signalled = False
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT):
@@ -139,13 +138,13 @@ class StopFlag:
         self.signalled = True
 
     def __call__(self) -> bool:
-        return self.signalled or (self.folder / "STOP").exists()
+        return self.signalled or self.run.stop_requested()
 
 
-def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: int) -> Path:
+def _save_checkpoint(accelerator, run: RunFolder, step: int, state: dict, keep: int) -> Path:
     """Write checkpoints/step-N atomically: a temp folder, a COMPLETE marker, then a rename.
     A folder without the marker (a crash mid-write) is never loaded and is cleaned up later."""
-    root = folder / "checkpoints"
+    root = run.path / "checkpoints"
     final = root / f"step-{step}"
     tmp = root / f".tmp-step-{step}"
     if accelerator.is_main_process:
@@ -156,7 +155,7 @@ def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: in
         accelerator.save_state(str(tmp))
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            runs.atomic_write_json(tmp / "trainer_state.json", state)
+            atomic_write_json(tmp / "trainer_state.json", state)
             (tmp / "COMPLETE").write_text("ok\n")
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
@@ -164,7 +163,7 @@ def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: in
         # The partial checkpoint goes (it would fill the disk for nothing); earlier ones stay intact.
         written = _folder_bytes(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
-        previous = runs.complete_checkpoints(folder)
+        previous = run.checkpoints()
         needed = _folder_bytes(previous[-1]) if previous else written
         free = shutil.disk_usage(root).free
         raise TrainingFailed(
@@ -174,7 +173,7 @@ def _save_checkpoint(accelerator, folder: Path, step: int, state: dict, keep: in
     if accelerator.is_main_process:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-        for old in runs.complete_checkpoints(folder)[:-max(1, keep)]:
+        for old in run.checkpoints()[:-max(1, keep)]:
             shutil.rmtree(old, ignore_errors=True)
         for leftover in root.glob(".tmp-step-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -193,7 +192,7 @@ def checkpoint_problem(checkpoint: Path) -> str:
     """"" when a checkpoint looks whole, else what is wrong: its trainer_state.json must name its
     own step, and each safetensors file must hold every byte its header promises (a disk that
     filled up, or a copy cut short, leaves a file shorter than that)."""
-    state, problem = runs.read_json_object(checkpoint / "trainer_state.json")
+    state, problem = read_json_object(checkpoint / "trainer_state.json")
     if problem:
         return problem
     expected = checkpoint.name.removeprefix("step-")
@@ -216,11 +215,11 @@ def checkpoint_problem(checkpoint: Path) -> str:
     return ""
 
 
-def _load_intact_checkpoint(accelerator, folder: Path) -> tuple[dict, Path, list[str]]:
+def _load_intact_checkpoint(accelerator, run: RunFolder) -> tuple[dict, Path, list[str]]:
     """Load the newest checkpoint that is whole, falling back past damaged ones; returns
     (its trainer state, its folder, what was skipped and why)."""
     skipped = []
-    for checkpoint in reversed(runs.complete_checkpoints(folder)):
+    for checkpoint in reversed(run.checkpoints()):
         problem = checkpoint_problem(checkpoint)
         if not problem:
             try:
@@ -228,11 +227,11 @@ def _load_intact_checkpoint(accelerator, folder: Path) -> tuple[dict, Path, list
             except Exception as exc:  # a damaged optimizer or RNG file: try the one before
                 problem = f"cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})"
         if not problem:
-            return runs.read_json_object(checkpoint / "trainer_state.json")[0], checkpoint, skipped
+            return read_json_object(checkpoint / "trainer_state.json")[0], checkpoint, skipped
         skipped.append(f"{checkpoint.name}: {problem}")
     if skipped:
-        raise BadInput(f"run {folder.name} has no intact checkpoint to resume from: " + "; ".join(skipped))
-    raise BadInput(f"run {folder.name} has no complete checkpoint to resume from")
+        raise BadInput(f"run {run.name} has no intact checkpoint to resume from: " + "; ".join(skipped))
+    raise BadInput(f"run {run.name} has no complete checkpoint to resume from")
 
 
 def _flag_any(accelerator, value: bool) -> bool:
@@ -276,29 +275,28 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
     config.distributed_type = str(accelerator.distributed_type).split(".")[-1]
 
     if resume:
-        folder = runs.run_dir(config.out)
+        run = RunFolder.find(config.out)
     elif main:
-        folder = runs.prepare_run_dir(config)
+        run = RunFolder.create(config.task, config.out)  # a folder the page or `runs` made, or a new one
     accelerator.wait_for_everyone()
     if not resume and not main:
-        folder = Path(config.out) if config.out else None
-        if folder is None:
+        if not config.out:
             raise BadInput("multi-process runs need --out so all processes share one run folder")
-    folder = Path(folder)
-    config.out = str(folder)
+        run = RunFolder(config.out)
     if main:
-        config.save(folder / "run_config.json")
-        (folder / "STOP").unlink(missing_ok=True)
-        runs.write_status(folder, "running", "preparing data and model", pid=os.getpid(),
-                          num_processes=accelerator.num_processes)
+        run.write_config(config)  # with the process count filled in above
+        run.clear_stop()
+        run.write_status("running", "preparing data and model", pid=os.getpid(),
+                         num_processes=accelerator.num_processes)
+    config.out = str(run.path)
 
-    events = EventLog(folder, main, on_event)
-    stop_requested = StopFlag(folder)
+    events = EventLog(run, main, on_event)
+    stop_requested = StopFlag(run)
     try:
-        return _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress)
+        return _train(config, accelerator, run, events, stop_requested, resume, task, show_progress)
     except (BadInput, TrainingFailed) as exc:
         if main:
-            _record_failure(folder, str(exc))
+            _record_failure(run, str(exc))
         raise
     except Exception as exc:
         if main:
@@ -306,25 +304,25 @@ def train(config: TrainConfig, on_event: EventHook | None = None, *, resume: boo
             # status keeps the start and points to the full traceback (stderr / worker.log).
             message = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                message = f"disk full ({exc.filename or folder}): free some space and resume the run"
+                message = f"disk full ({exc.filename or run.path}): free some space and resume the run"
             if len(message) > 600:
                 message = message[:600] + " … (cut; the full error is in the log: worker.log for page runs)"
-            _record_failure(folder, message)
+            _record_failure(run, message)
         raise
 
 
-def _record_failure(folder: Path, message: str) -> None:
+def _record_failure(run: RunFolder, message: str) -> None:
     """Mark the run failed. On a full disk the status write itself can fail: try again once (the
     failed checkpoint was removed first), and never let it hide the error being reported."""
     for attempt in range(2):
         try:
-            runs.write_status(folder, "failed", message, pid=os.getpid())
+            run.write_status("failed", message, pid=os.getpid())
             return
         except OSError:
             time.sleep(0.2)
 
 
-def _train(config, accelerator, folder, events, stop_requested, resume, task, show_progress) -> dict[str, Any]:
+def _train(config, accelerator, run: RunFolder, events, stop_requested, resume, task, show_progress) -> dict[str, Any]:
     """The loop, top to bottom in named steps (as run_mlm_no_trainer.py reads): the task's model and
     data, the step plan, optimizer and schedule, data loaders, the state a resume restores, then
     epochs of update steps, each followed by logging, evaluation, checkpoints and the stop checks,
@@ -337,9 +335,9 @@ def _train(config, accelerator, folder, events, stop_requested, resume, task, sh
     set_seed(config.seed)
     if config.report_to:
         # TensorBoard files in RUN/tensorboard/<run id>/; the run's settings as its hyperparameters.
-        accelerator.project_configuration.logging_dir = str(folder / "tensorboard")
-        accelerator.init_trackers(folder.name, config=_scalar_settings(config.to_dict()))
-    loop = TrainingLoop(config, accelerator, folder, events, stop_requested)
+        accelerator.project_configuration.logging_dir = str(run.path / "tensorboard")
+        accelerator.init_trackers(run.name, config=_scalar_settings(config.to_dict()))
+    loop = TrainingLoop(config, accelerator, run, events, stop_requested)
     loop.set_up_task(task)
     loop.plan_steps()
     loop.build_optimizer()
@@ -363,8 +361,8 @@ class TrainingLoop:
     """The state of one run's loop (model, optimizer, schedule, counters) and its steps. Each method
     is one step of `_train`; `state` is what a checkpoint saves and a resume restores."""
 
-    def __init__(self, config, accelerator, folder: Path, events: EventLog, stop_requested: StopFlag):
-        self.config, self.accelerator, self.folder = config, accelerator, folder
+    def __init__(self, config, accelerator, run: RunFolder, events: EventLog, stop_requested: StopFlag):
+        self.config, self.accelerator, self.run = config, accelerator, run
         self.events, self.stop_requested = events, stop_requested
         self.main = accelerator.is_main_process
         self.state = {"step": 0, "epoch": 0, "batches_done_in_epoch": 0, "best_metric": None,
@@ -395,8 +393,8 @@ class TrainingLoop:
                 self.events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the "
                                   f"[MASK] row (id {trained_row})"})
         if main:
-            runs.atomic_write_json(self.folder / "data_summary.json", task.data_summary())
-            config.save(self.folder / "run_config.json")  # tasks may fill in details (labels, vocab size)
+            self.run.write_data_summary(task.data_summary())
+            self.run.write_config(config)  # tasks may fill in details (labels, vocab size)
 
     def plan_steps(self) -> None:
         """Optimizer updates per epoch (over all processes, after accumulation), total steps,
@@ -458,7 +456,7 @@ class TrainingLoop:
     def restore_from_checkpoint(self) -> None:
         """Model, optimizer, schedule, RNG and counters from the newest intact checkpoint; events
         written after it are dropped, so the curves continue from the same step."""
-        saved, checkpoint, skipped = _load_intact_checkpoint(self.accelerator, self.folder)
+        saved, checkpoint, skipped = _load_intact_checkpoint(self.accelerator, self.run)
         self.state.update(saved)
         self.events.trim_after(self.state["step"])
         if self.main:
@@ -483,7 +481,7 @@ class TrainingLoop:
         self.progress = tqdm(total=self.total_steps, initial=self.step, disable=not (self.main and show_progress),
                              desc=f"{config.task}", dynamic_ncols=True)
         if self.main:
-            runs.write_status(self.folder, "running", "training", pid=os.getpid(), total_steps=self.total_steps)
+            self.run.write_status("running", "training", pid=os.getpid(), total_steps=self.total_steps)
         self.window = self._new_window()
         end: tuple[str, str] = ("finished", "")
         self.model.train()
@@ -624,6 +622,9 @@ class TrainingLoop:
             metrics = self.task.evaluate(self.model, self.eval_loader)
         self.model.train()
         if self.main:
+            details = self.task.eval_details()  # what the numbers do not say (confusion matrix, ...)
+            if details:
+                self.run.write_eval_details(details)
             self.events.emit({"type": "eval", "step": self.step, "total_steps": self.total_steps,
                               "epoch": round(self.step / self.updates_per_epoch, 4), "elapsed_s": self.elapsed(),
                               **metrics})
@@ -657,7 +658,7 @@ class TrainingLoop:
 
     def checkpoint(self) -> None:
         trainer_state = dict(self.state, step=self.step, elapsed_before_s=self.elapsed())
-        _save_checkpoint(self.accelerator, self.folder, self.step, trainer_state, self.config.keep_checkpoints)
+        _save_checkpoint(self.accelerator, self.run, self.step, trainer_state, self.config.keep_checkpoints)
 
     # ------------------------------------------------------------------ the end
 
@@ -677,11 +678,11 @@ class TrainingLoop:
         results.update(self.task.final_results())
         self.save_final_model(results)
         if main:
-            runs.atomic_write_json(self.folder / "results.json", results)
+            self.run.write_results(results)
             state_name = "stopped" if end_reason in ("stopped", "stopped_budget") else "finished"
             if end_reason == "stopped_budget":
                 message += "; resume to continue"
-            runs.write_status(self.folder, state_name, message or f"finished {step} steps", pid=os.getpid())
+            self.run.write_status(state_name, message or f"finished {step} steps", pid=os.getpid())
             self.events.emit({"type": "end", "step": step, "total_steps": total, "state": state_name,
                               "message": message, "elapsed_s": self.elapsed()})
         if self.config.report_to:
@@ -700,11 +701,11 @@ class TrainingLoop:
         sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
         full_state = accelerator.get_state_dict(self.model) if sharded else None
         if self.main:
-            final_tmp = self.folder / ".final-tmp"
+            final_tmp = self.run.path / ".final-tmp"
             shutil.rmtree(final_tmp, ignore_errors=True)
             self.task.save_final(accelerator.unwrap_model(self.model), final_tmp, results, state_dict=full_state)
-            shutil.rmtree(self.folder / "final", ignore_errors=True)
-            os.replace(final_tmp, self.folder / "final")
+            shutil.rmtree(self.run.path / "final", ignore_errors=True)
+            os.replace(final_tmp, self.run.path / "final")
 
 
 def _fused_adamw_ok(model) -> bool:

@@ -32,7 +32,7 @@ def matmul_flops_per_s() -> float:
 
 def _model_shape(config) -> dict[str, int]:
     from .models import describe
-    from .tasks.pretraining import PRESETS
+    from .config import PRESETS
 
     p = config.pretrain
     if config.task == "pretrain" and p.preset:

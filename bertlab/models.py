@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInput, ModelNotFound
+from .run_folder import runs_root  # a finished run is a model, named by its folder under the runs root
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -197,8 +198,6 @@ def _chinese_characters_known(tokenizer) -> int:
 # resolving names
 
 
-def runs_root() -> Path:
-    return Path(os.environ.get("BERTLAB_RUNS", "runs"))
 
 
 def _is_model_folder(path: Path) -> bool:

@@ -133,7 +133,7 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     from safetensors.torch import save_file
 
     from .models import _auto_class, load_model, quiet_loading, wheel_model_dir
-    from .runs import atomic_write_json
+    from .files import atomic_write_json
 
     quiet_loading()
     cls = _auto_class(head)

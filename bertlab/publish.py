@@ -62,18 +62,19 @@ class PublishError(BadInput):
 
 def _finished_run(run: str | Path) -> tuple[Path, dict[str, Any]]:
     """(run folder, run_config) of a run with a final model, or BadInput naming what is missing."""
-    from .runs import read_json_object, read_status, run_dir
+    from .run_folder import RunFolder
 
     try:
-        folder = run_dir(run)
+        run_folder = RunFolder.find(run)
     except BadInput:
         raise BadInput(f"run {str(run)!r} not found (give a run id under the runs folder, or a run folder)") from None
-    config, problem = read_json_object(folder / "run_config.json")
+    folder = run_folder.path
+    config, problem = run_folder.config_dict()
     if problem:
         raise BadInput(f"{folder.name} is not a bertlab run folder ({problem})")
     if config.get("task") not in TASKS:
         raise BadInput(f"run {folder.name}: unknown task {config.get('task')!r}")
-    state = read_status(folder).get("state")
+    state = run_folder.status().get("state")
     if state in ("running", "queued"):
         raise BadInput(f"run {folder.name} is {state}; export it once it has finished")
     if not (folder / "final" / "config.json").exists():
@@ -138,9 +139,9 @@ def _card(folder: Path, config: dict[str, Any]) -> str:
     text = _read(folder / "final" / "README.md")
     if card_body(text):
         return text
-    from .runs import read_json_object
+    from .run_folder import RunFolder
 
-    results, _ = read_json_object(folder / "results.json")
+    results = RunFolder(folder).results()
     what = "Sentence classifier fine-tuned" if config.get("task") == "finetune" else "BERT pre-trained"
     data = (config.get("finetune") or {}).get("train") if config.get("task") == "finetune" else \
         ", ".join((config.get("pretrain") or {}).get("corpus") or [])
@@ -260,9 +261,9 @@ def _classification_examples(folder: Path, config: dict[str, Any], pair: bool) -
         where = "the run's validation data"
     except (BadInput, OSError, ValueError):
         # The data file moved or is gone: the validation rows the run kept in eval_latest.json.
-        from .runs import read_json_object
+        from .run_folder import RunFolder
 
-        details, _ = read_json_object(folder / "eval_latest.json")
+        details = RunFolder(folder).eval_details()
         rows = [(str(e.get("text", "")), e.get("pair") if pair else None, str(e.get("label", "")))
                 for e in details.get("hardest_examples") or [] if isinstance(e, dict) and e.get("text")]
         where = "the validation rows kept in eval_latest.json (the data file is not readable here)"

@@ -12,8 +12,18 @@ from collections import OrderedDict
 from typing import Any
 
 # Also for the page (which imports nothing else of the backend): the model name that means "the
-# default for the text's language". bertlab.models imports no torch at import time.
+# default for the text's language", and where runs live (to keep server folders out of messages).
+# Neither module imports torch.
 from .models import AUTO
+from .run_folder import runs_root
+# The torch-free renderers and constants of the views the page shows (attention maps, explanations,
+# the comparison's chart slots), so the page needs no other door into the backend.
+from .attention import enlarged_html, thumbnail  # noqa: F401
+from .compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS  # noqa: F401
+from .explain import heat_strip_html  # noqa: F401
+
+# How many runs' events the service keeps read (for pages polling them): each is parsed once.
+EVENT_READERS = 32
 
 
 # transformers imports its classes lazily, and that first import is not safe from two threads at
@@ -87,6 +97,8 @@ class Service:
         # login) when no token is typed: set by app.serve for a page bound to loopback without a
         # share link; off otherwise, so a shared page never lends the owner's account.
         self.hub_login_allowed = False
+        # run folder -> (lock, EventReader): each poll of a watched run parses only its new events.
+        self._event_readers: OrderedDict[str, tuple[threading.Lock, Any]] = OrderedDict()
 
     # ---------------------------------------------------------------- models
 
@@ -258,7 +270,6 @@ class Service:
         from pathlib import Path
 
         from .errors import BadInput
-        from .models import runs_root
 
         name = str(run or "").strip()
         if name and Path(name).is_absolute() and Path(name).resolve().parent == runs_root().resolve():
@@ -272,13 +283,31 @@ class Service:
 
     # ---------------------------------------------------------------- runs
 
-    def start_run(self, config) -> str:
-        from .errors import BadInput
+    def start_run(self, config, uploads=()) -> str:
+        """Make the run folder, copy into it the files of `config` that are in `uploads` (the page's
+        upload cache: data/train, data/validation, data/corpusN, data/accelerate), and launch the
+        worker; returns the run folder. On any failure the folder is removed again."""
         from . import runs
+        from .launch import check_accelerate_config
+        from .run_folder import RunFolder
 
-        if self.demo:
-            raise BadInput("training is switched off in this public demo")
-        return runs.start_run(config)
+        self._refuse_training_in_demo()
+        if config.accelerate_config:
+            check_accelerate_config(config.accelerate_config)  # before any folder exists
+        uploads = {str(u) for u in uploads if u}
+        folder = RunFolder.create(config.task, config.out)
+        try:
+            stage = lambda path, role: folder.stage(path, role) if path in uploads else path
+            config.finetune.train = stage(config.finetune.train, "train")
+            config.finetune.validation = stage(config.finetune.validation, "validation")
+            staged = [p for p in config.pretrain.corpus if p in uploads]
+            config.pretrain.corpus = [stage(p, f"corpus{staged.index(p) + 1}") if p in uploads else p
+                                      for p in config.pretrain.corpus]
+            config.accelerate_config = stage(config.accelerate_config, "accelerate")
+            return runs.start_run(config, folder=folder)
+        except BaseException:
+            folder.delete()
+            raise
 
     def check_finetune_data(self, config) -> dict[str, Any]:
         """The fine-tuning data read as the run would read it (bertlab.tasks.classification), before
@@ -311,9 +340,21 @@ class Service:
         return runs.list_runs()
 
     def run_state(self, run: str, tail: int = 2000) -> dict[str, Any]:
+        """Everything a page shows of a run. The events are read incrementally: the service keeps a
+        reader per watched run, so a poll parses only what the engine appended since the last one."""
         from . import runs
+        from .run_folder import RunFolder
 
-        return runs.run_state(self._run_folder(run), tail=tail)
+        folder = self._run_folder(run)
+        with self._lock:
+            if folder not in self._event_readers:
+                self._event_readers[folder] = (threading.Lock(), RunFolder(folder).event_reader())
+                while len(self._event_readers) > EVENT_READERS:
+                    self._event_readers.popitem(last=False)
+            self._event_readers.move_to_end(folder)
+            lock, reader = self._event_readers[folder]
+        with lock:
+            return runs.run_state(folder, tail=tail, reader=reader)
 
     def resume_run(self, run: str) -> str:
         from .errors import BadInput

@@ -388,8 +388,11 @@ def test_tab_answers_through_gradio_client(mlm_dir, make_tiny_model):
 
     other = _usable(make_tiny_model("pretraining"))
     headless = _usable(make_tiny_model("base"))
+    from bertlab.ui.app import on_page_load
+
     with gr.Blocks() as demo:
         comps = fill_mask_tab.create_tab(Service())
+        on_page_load(demo, comps["load"])  # as app.py wires it
     assert {"text", "model", "compare", "top_k", "predict"} <= set(comps)
     demo.launch(prevent_thread_lock=True, server_port=_free_port(), quiet=True)
     try:

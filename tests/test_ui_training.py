@@ -70,11 +70,17 @@ def NoWorkerService(*args, **kwargs):
     from bertlab import runs
     from bertlab.service import Service
 
+    def no_worker(config, folder) -> str:
+        folder.write_config(config)
+        folder.write_status("queued", "waiting for the machine")
+        return str(folder.path)
+
     class NoWorker(Service):
-        def start_run(self, config) -> str:
-            folder = runs.prepare_run_dir(config)
-            runs.write_status(folder, "queued", "waiting for the machine")
-            return str(folder)
+        def start_run(self, config, uploads=()) -> str:
+            from unittest import mock
+
+            with mock.patch.object(runs, "start_run", no_worker):
+                return super().start_run(config, uploads)
 
     return NoWorker(*args, **kwargs)
 

@@ -1,97 +1,97 @@
-"""Flags shared by `finetune` and `pretrain`, mapped onto TrainConfig fields of the same name."""
+"""The flags of `finetune` and `pretrain`, built from the config's fields (bertlab.config: help,
+defaults per task, bounds and choices), and the run they start."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from ..config import TrainConfig
+from ..config import FinetuneConfig, PretrainConfig, TrainConfig, apply_overrides, apply_preset, cli_flag
 from ..errors import BadInput
 
-# flag -> (config key, type, help)
-COMMON = {
-    "--model": ("model", str, "model name: default, a local folder, a finished run, or a hub id"),
-    "--out": ("out", str, "run folder (default runs/<run-id>)"),
-    "--epochs": ("epochs", float, "passes over the training data"),
-    "--max-steps": ("max_steps", int, "optimizer steps; overrides --epochs"),
-    "--batch-size": ("batch_size", int, "examples per step and process"),
-    "--gradient-accumulation-steps": ("gradient_accumulation_steps", int, "batches per optimizer step"),
-    "--lr": ("lr", float, "peak learning rate"),
-    "--warmup": ("warmup", float, "warm-up: a fraction of the steps (<1) or a number of steps"),
-    "--weight-decay": ("weight_decay", float, "AdamW weight decay"),
-    "--max-grad-norm": ("max_grad_norm", float, "gradient clipping (0 = off)"),
-    "--seed": ("seed", int, "random seed (data order, initialisation, masking)"),
-    "--eval-every": ("eval_every", int, "evaluate every N steps (0 = every epoch)"),
-    "--log-every": ("log_every", int, "write a train event every N steps"),
-    "--save-every": ("save_every", int, "checkpoint every N steps (0 = at each evaluation)"),
-    "--keep-checkpoints": ("keep_checkpoints", int, "how many complete checkpoints to keep"),
-    "--max-minutes": ("max_minutes", float, "time budget; the run ends cleanly with a checkpoint"),
-    "--early-stopping-patience": ("early_stopping_patience", int, "evaluations without improvement before stopping"),
-    "--trainable-layers": ("trainable_layers", int, "train only the top K encoder layers + heads (-1 = all)"),
-    "--word-embeddings": ("word_embeddings", str, "train | mask-row (keep the word-embedding matrix fixed "
-                          "except the [MASK] row)"),
-    "--mixed-precision": ("mixed_precision", str, "auto | no | bf16 | fp16 (auto = bf16 on a capable GPU)"),
-    "--report-to": ("report_to", str, "tensorboard: also write TensorBoard event files to RUN/tensorboard/ "
-                    "(through accelerate's tracker; off by default)"),
-    "--accelerate-config": ("accelerate_config", str,
-                            "run under `accelerate launch --config_file F` (several processes, GPUs or "
-                            "machines; see examples/accelerate/)"),
-}
+SECTIONS = {"finetune": FinetuneConfig, "pretrain": PretrainConfig}
 
 
-def add_training_arguments(parser, section_flags: dict, defaults: TrainConfig) -> None:
+def flag_fields(task: str) -> list[tuple[str, dataclasses.Field]]:
+    """(config key, field) for every setting with a flag: TrainConfig's, then the task's section."""
+    found = [(f.name, f) for f in dataclasses.fields(TrainConfig)]
+    found += [(f"{task}.{f.name}", f) for f in dataclasses.fields(SECTIONS[task])]
+    return [(key, f) for key, f in found if f.metadata.get("help") and f.metadata["flag"] is not None]
+
+
+def _dest(key: str) -> str:
+    return "setting__" + key.replace(".", "__")
+
+
+def add_training_arguments(parser, task: str) -> None:
+    defaults = TrainConfig.for_task(task)
     group = parser.add_argument_group("training")
-    for flag, (key, typ, text) in COMMON.items():
-        group.add_argument(flag, type=typ, default=None, help=f"{text} (default {getattr(defaults, key)!r})")
+    for key, f in flag_fields(task):
+        meta, section = f.metadata, key.rpartition(".")[0]
+        default = getattr(getattr(defaults, section) if section else defaults, f.name)
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        text = meta["help"] + (f" ({' | '.join(c for c in meta['choices'] if c)})" if meta["choices"] else "")
+        if kind == "bool":
+            group.add_argument(cli_flag(f), dest=_dest(key), action="store_true", default=None, help=text)
+            continue
+        text += "" if default in ("", []) else f" (default {default!r})"
+        if kind.startswith("list"):
+            group.add_argument(cli_flag(f), dest=_dest(key), nargs="+", default=None, help=text,
+                               metavar=f.name.upper())
+        else:
+            group.add_argument(cli_flag(f), dest=_dest(key), type={"int": int, "float": float}.get(kind, str),
+                               default=None, help=text, metavar=f.name.upper())
     parser.add_argument("--config", help="start from a saved run_config.json (flags override it)")
     parser.add_argument("--resume", metavar="RUN", help="continue RUN from its last complete checkpoint")
     parser.add_argument("--background", action="store_true",
                         help="start the run in a worker process and return (watch with `runs show`)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    for flag, spec in section_flags.items():
-        key, typ, text = spec
-        if typ is bool:
-            parser.add_argument(flag, action="store_true", default=None, help=text)
-        elif typ is list:
-            parser.add_argument(flag, nargs="+", default=None, help=text)
-        else:
-            parser.add_argument(flag, type=typ, default=None, help=text)
 
 
-def config_from_args(args, task: str, section_flags: dict, defaults: TrainConfig) -> TrainConfig:
-    config = TrainConfig.load(args.config) if args.config else defaults
-    config.task = task
-    overrides = {}
-    for flag, (key, _, _) in list(COMMON.items()) + list(section_flags.items()):
-        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+def given_settings(args, task: str) -> dict:
+    """{config key: value} of the flags given on the command line (a negating flag sets False)."""
+    given = {}
+    for key, f in flag_fields(task):
+        value = getattr(args, _dest(key))
         if value is not None:
-            overrides[key] = value
-    from ..config import apply_overrides
+            given[key] = not value if f.metadata["negate"] else value
+    return given
 
-    return apply_overrides(config, **overrides)
+
+def config_from_args(args, task: str) -> TrainConfig:
+    """The task's defaults (or a saved config), the flags given, the size preset's learning rate and
+    batch size where no flag set them; checked (config.validate) unless resuming."""
+    config = TrainConfig.load(args.config) if args.config else TrainConfig.for_task(task)
+    config.task = task
+    given = given_settings(args, task)
+    config = apply_preset(apply_overrides(config, **given), set(given))
+    return config if args.resume else config.validate()
 
 
 def run_training(args, config: TrainConfig) -> int:
     from .. import runs
     from ..cli import print_json
+    from ..run_folder import RunFolder
     from ..engine import TrainingFailed, train
 
     if args.resume:
-        folder = runs.run_dir(args.resume)
-        saved = TrainConfig.load(folder / "run_config.json")
-        saved.out = str(folder)
+        folder = RunFolder.find(args.resume)
+        saved = folder.load_config()
+        saved.out = str(folder.path)
         # A resumed run keeps its data and model; only the budget and step limits may change. They
         # are saved with the run: a background worker reads run_config.json, and so does the next resume.
         changed = False
+        limits = given_settings(args, saved.task)
         for key in ("max_minutes", "max_steps", "epochs"):
-            value = getattr(args, key, None)
+            value = limits.get(key)
             if value is not None and value != getattr(saved, key):
                 setattr(saved, key, value)
                 changed = True
         if changed:
-            if runs.read_status(folder).get("state") in ("running", "queued"):
+            if folder.status().get("state") in ("running", "queued"):
                 raise BadInput(f"run {folder.name} is still training; stop it before resuming with new limits")
-            saved.save(folder / "run_config.json")
+            folder.write_config(saved)
         config, resume = saved, True
     else:
         resume = False

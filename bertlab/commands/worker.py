@@ -14,7 +14,6 @@ def add_arguments(parser):
 def run(args) -> int:
     import os
     import signal
-    from pathlib import Path
 
     # Handlers first: a stop request that arrives while torch is still importing must not kill us.
     stop = {"flag": False}
@@ -22,21 +21,21 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
 
     from .. import launch, runs
-    from ..config import TrainConfig
+    from ..run_folder import RunFolder
 
-    folder = Path(args.folder)
-    wants_stop = lambda: stop["flag"] or (folder / "STOP").exists()
+    folder = RunFolder(args.folder)
+    wants_stop = lambda: stop["flag"] or folder.stop_requested()
     if launch.launched():
         # One of the processes `accelerate launch` started for this run: the worker that launched
         # them holds the machine's training slot.
-        return _train(TrainConfig.load(folder / "run_config.json"), folder, args.resume)
+        return _train(folder.load_config(), folder, args.resume)
     lock = runs.DeviceLock()
     if not lock.acquire(should_stop=wants_stop):
-        runs.write_status(folder, "stopped", "stopped while queued", pid=os.getpid())
-        (folder / "STOP").unlink(missing_ok=True)
+        folder.write_status("stopped", "stopped while queued", pid=os.getpid())
+        folder.clear_stop()
         return 0
     try:
-        config = TrainConfig.load(folder / "run_config.json")
+        config = folder.load_config()
         if config.accelerate_config:
             return _launch(folder, config.accelerate_config, args.resume, wants_stop)
         return _train(config, folder, args.resume)
@@ -47,7 +46,7 @@ def run(args) -> int:
 def _train(config, folder, resume: bool) -> int:
     from ..engine import TrainingFailed, train
 
-    config.out = str(folder)
+    config.out = str(folder.path)
     try:
         train(config, resume=resume, show_progress=False)
     except TrainingFailed:
@@ -63,24 +62,24 @@ def _launch(folder, accelerate_config: str, resume: bool, wants_stop) -> int:
     import subprocess
     import time
 
-    from .. import launch, runs
+    from .. import launch
     from ..errors import BadInput
 
     try:
-        cmd = launch.launch_command(accelerate_config, ["worker", str(folder)] + (["--resume"] if resume else []))
+        cmd = launch.launch_command(accelerate_config, ["worker", str(folder.path)] + (["--resume"] if resume else []))
     except BadInput as exc:
-        runs.write_status(folder, "failed", str(exc), pid=os.getpid())
+        folder.write_status("failed", str(exc), pid=os.getpid())
         return 2
     print("launching: " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=launch.launch_env(), stdin=subprocess.DEVNULL)
     while proc.poll() is None:
-        if wants_stop() and not (folder / "STOP").exists():
-            (folder / "STOP").write_text(str(time.time()))  # a signal to this process: pass it on
+        if wants_stop() and not folder.stop_requested():
+            folder.request_stop()  # a signal to this process: pass it on
         time.sleep(0.5)
-    state = runs.read_status(folder).get("state")
+    state = folder.status().get("state")
     if state in ("queued", "running"):
         # The launcher or a process died before the engine could say so (a bad config for this
         # machine, a crash): the run must not look alive, and the log says why.
-        runs.write_status(folder, "failed", f"accelerate launch exited with code {proc.returncode} "
+        folder.write_status("failed", f"accelerate launch exited with code {proc.returncode} "
                           f"before the run ended; see worker.log in the run folder", pid=os.getpid())
     return proc.returncode

@@ -65,6 +65,11 @@ class Task:
     def evaluate(self, model, loader) -> dict[str, Any]:
         return {}
 
+    def eval_details(self) -> dict[str, Any]:
+        """The latest evaluation beyond its numbers (a confusion matrix, the hardest examples);
+        {} = none. The engine writes it to the run folder with each evaluation."""
+        return {}
+
     def save_final(self, model, folder, results: dict, state_dict: dict | None = None) -> None:
         """`state_dict`: the full weights gathered from sharded processes (FSDP, DeepSpeed);
         None = the model's own."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
-from ..runs import atomic_write_json, atomic_write_text
+from ..files import atomic_write_text
 from .base import Task
 
 
@@ -170,11 +170,11 @@ class ClassificationTask(Task):
              "predicted": self.label_names[int(np.argmax(probs[i]))],
              "confidence": float(np.max(probs[i])), "loss": float(losses[i])} for i in worst]
         details["label_names"] = self.label_names
-        if self.accelerator.is_main_process:
-            folder = Path(self.config.out)
-            atomic_write_json(folder / "eval_latest.json", {**flat, **details})
-        self.last_eval = {**flat, **details}
+        self.last_eval = {**flat, **details}  # the engine writes it beside the eval event (eval_latest.json)
         return flat
+
+    def eval_details(self) -> dict[str, Any]:
+        return getattr(self, "last_eval", {})
 
     def final_results(self) -> dict[str, Any]:
         extra = getattr(self, "last_eval", {})

@@ -18,17 +18,14 @@ import random
 from pathlib import Path
 from typing import Any
 
+from ..config import TASK_RULES
 from ..errors import BadInput, DataError
-from ..runs import atomic_write_text
+from ..files import atomic_write_text
 from .base import Task, pad_batch
 
-# layers, hidden, heads, intermediate; and defaults that make short CPU runs learn.
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": {"layers": 2, "hidden": 128, "heads": 2, "lr": 1e-3, "batch_size": 32},
-    "mini": {"layers": 4, "hidden": 256, "heads": 4, "lr": 7e-4, "batch_size": 32},
-    "small": {"layers": 4, "hidden": 512, "heads": 8, "lr": 5e-4, "batch_size": 32},
-    "base": {"layers": 12, "hidden": 768, "heads": 12, "lr": 1e-4, "batch_size": 32},
-}
+# Size presets (layers, hidden, heads; the learning rate and batch size that make short CPU runs
+# learn) live beside the config they are chosen in.
+from ..config import PRESETS  # noqa: E402  (re-exported: estimate and older scripts import it from here)
 
 DEFAULT_SAMPLES = [
     "The capital of France is Paris.",
@@ -351,10 +348,9 @@ class PretrainingTask(Task):
                             "at least 2 (separate documents by blank lines, or use --no-nsp)",
                             path=", ".join(pcfg.corpus))
 
-        # Tokenizer: a new WordPiece vocabulary, or the model's own.
-        if pcfg.train_tokenizer and not pcfg.preset:
-            raise BadInput("--train-tokenizer builds a new vocabulary, which only fits a model trained from "
-                           "scratch (--preset); continued pre-training keeps the model's own vocabulary")
+        # Tokenizer: a new WordPiece vocabulary (from scratch), a named one, or the model's own. Which
+        # combinations make sense is the config's rule (bertlab.config: checked by the CLI, the page and here).
+        TASK_RULES["pretrain"](cfg)
         if pcfg.train_tokenizer:
             from ..tokenization import train_wordpiece
 
@@ -364,9 +360,6 @@ class PretrainingTask(Task):
         elif pcfg.preset and pcfg.tokenizer:
             self.tokenizer = load_tokenizer(pcfg.tokenizer, "tokenize")
             cfg.pretrain.vocab_size = len(self.tokenizer)
-        elif pcfg.preset and not cfg.model:
-            raise BadInput("a from-scratch preset needs a tokenizer: add --train-tokenizer, or --tokenizer NAME "
-                           "to reuse a vocabulary (e.g. default-chinese)")
         elif pcfg.tokenizer:  # vocabulary transfer: the model's body, this vocabulary
             self.tokenizer = load_tokenizer(pcfg.tokenizer, "tokenize")
         else:

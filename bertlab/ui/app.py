@@ -56,12 +56,18 @@ def build_app(service) -> gr.Blocks:
                 with gr.Tab(label, id=key):
                     components[key] = module.create_tab(service) or {}
         demo.bertlab_components = components  # handy for tests and for wiring across tabs
+        for parts in components.values():
+            on_page_load(demo, parts.get("load") or [])
         demo.bertlab_sync_model_lists = follow_model_lists(demo, service, components)
-        for parts in components.values():  # what a tab shows as soon as the page opens
-            if "load" in parts:
-                fn, inputs, outputs = parts["load"]
-                demo.load(fn, inputs, outputs, api_visibility="private")
     return demo
+
+
+def on_page_load(demo: gr.Blocks, steps: list) -> None:
+    """What a tab shows as soon as a page opens: the tab's (fn, inputs, outputs) steps, one after
+    the other (a training tab first re-attaches to its running run, then shows it)."""
+    event = None
+    for fn, inputs, outputs in steps:
+        event = (demo.load if event is None else event.then)(fn, inputs, outputs, api_visibility="private")
 
 
 def follow_model_lists(demo: gr.Blocks, service, components: dict[str, dict]):

@@ -30,7 +30,7 @@ def create(service, text, pair, model, task: str) -> dict:
         c["result"] = gr.State(None)
 
     def show(text_value, pair_value, model_name):
-        from ..attention import enlarged_html, thumbnail
+        from ..service import enlarged_html, thumbnail
 
         try:
             result = service.attention(text_value, pair_value or None, model_name or None, task)
@@ -54,7 +54,7 @@ def create(service, text, pair, model, task: str) -> dict:
         return layer + 1, head + 1
 
     def enlarge(result, layer, head):
-        from ..attention import enlarged_html
+        from ..service import enlarged_html
 
         if not result:
             return ""

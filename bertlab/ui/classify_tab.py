@@ -103,7 +103,7 @@ def create_tab(service) -> dict:
         except BadInput as exc:
             warn(exc)
             return f"<p><b>Cannot explain:</b> {html.escape(hide_server_paths(exc))}</p>", gr.update(), None
-        from ..explain import heat_strip_html
+        from ..service import heat_strip_html
 
         labels = [""] + list(result["labels"])
         return (heat_strip_html(result, text_value, pair_value or None),

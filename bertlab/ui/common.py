@@ -1,5 +1,5 @@
 """Helpers shared by the training tabs (fine-tuning, pre-training, runs): messages, the status line,
-curves as pandas frames for gr.LinePlot, the runs table, number checks, and staging uploads.
+curves as pandas frames for gr.LinePlot, the runs table, number checks, and upload paths.
 
 Everything here reads what `service.run_state` / `service.list_runs` return (the run folder's
 status.json, events.jsonl, results.json, eval_latest.json); nothing imports torch.
@@ -11,7 +11,6 @@ import html
 import logging
 import math
 import re
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,10 +59,10 @@ def hide_server_paths(text) -> str:
     """`text` with the server's folders taken out of every file path, so a page shows the name of
     the file the user uploaded ("empty.csv"), never where the server keeps it (Gradio's upload
     cache, the runs folder, the project). Relative spellings of the runs folder go too."""
-    from .. import runs  # no torch: run-folder bookkeeping only
+    from ..service import runs_root
 
     text = str(text)
-    root = str(runs.runs_root()).rstrip("/")
+    root = str(runs_root()).rstrip("/")
     if root and not root.startswith("/"):  # e.g. BERTLAB_RUNS=runs: "runs/<run>/data/train/x.csv"
         text = re.sub(r"(?<![\w./-])" + re.escape(root) + r"/(?:[^\s/]+/)*", "", text)
     return _FOLDERS.sub("", text)
@@ -115,28 +114,28 @@ def attempt(what: str, fn: Callable, *args, **kwargs) -> tuple[Any, str | None]:
         return None, f"could not {what}: {type(exc).__name__}: {exc}"
 
 
-def number(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
-           integer: bool = False, above: float | None = None):
-    """A form value as int/float, or BadInput naming the field and the allowed range."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise BadInput(f"{name}: enter a number")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{name}: {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise BadInput(f"{name}: {value!r} is not a finite number")
-    if integer:
-        if x != int(x):
-            raise BadInput(f"{name}: {value!r} must be a whole number")
-        x = int(x)
-    if minimum is not None and x < minimum:
-        raise BadInput(f"{name}: {value!r} is below the minimum {minimum:g}")
-    if maximum is not None and x > maximum:
-        raise BadInput(f"{name}: {value!r} is above the maximum {maximum:g}")
-    if above is not None and x <= above:
-        raise BadInput(f"{name}: {value!r} must be greater than {above:g}")
-    return x
+def config_from_form(config, values: dict):
+    """`config` with the form's values ({config key: value}) read as their fields' types (a number
+    box's text too) and the whole checked (TrainConfig.validate); BadInput names the field by its
+    label on the page."""
+    from ..config import apply_overrides, check_value, field_of
+
+    return apply_overrides(config, **{key: check_value(field_of(key), value, key) for key, value in values.items()}
+                           ).validate()
+
+
+def setting_number(defaults, key: str, **kwargs):
+    """A gr.Number for a config setting: its label and value from the config (its bounds are checked
+    on Start by config_from_form, with the field named)."""
+    import gradio as gr
+
+    from ..config import field_of
+
+    f = field_of(key)
+    section, _, name = key.rpartition(".")
+    integer = (f.type if isinstance(f.type, str) else f.type.__name__) == "int"
+    return gr.Number(value=getattr(getattr(defaults, section) if section else defaults, name),
+                     label=f.metadata["label"], **({"precision": 0} if integer else {}), **kwargs)
 
 
 # ---------------------------------------------------------------------------------- status line
@@ -412,34 +411,6 @@ def signature(state: dict | None) -> str:
 # ---------------------------------------------------------------------------------- uploads
 
 
-def new_run_folder(task: str) -> Path:
-    """A fresh run folder under the runs root, made before start_run so uploads can be copied in."""
-    from .. import runs  # no torch: run-folder bookkeeping only
-
-    folder = runs.runs_root() / runs.new_run_id(task)
-    try:
-        (folder / "data").mkdir(parents=True)
-    except OSError as exc:
-        raise BadInput(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
-    return folder
-
-
-def stage_upload(folder: Path, source: str, role: str) -> str:
-    """Copy an uploaded file into the run folder (data/<role>/<name as uploaded>): the run then owns
-    its data, a resume finds it even after the page's upload cache is cleaned, nothing uploaded
-    lives outside the run that uses it, and messages about it name the file as the user knows it."""
-    src = Path(source)
-    name = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in src.name).lstrip(".") or "upload"
-    target = folder / "data" / role / name
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
-    except OSError as exc:
-        raise BadInput(f"cannot copy the uploaded file {src.name} into {folder}: "
-                       f"{exc.strerror or exc}") from None
-    return str(target)
-
-
 ACCELERATE_TYPES = [".yaml", ".yml", ".json"]
 
 
@@ -451,29 +422,6 @@ def accelerate_file(gr, label: str = "Accelerate config (optional)"):
 ACCELERATE_HELP = ("An **accelerate config** (the YAML `accelerate config` writes; examples in "
                    "`examples/accelerate/`) runs the job on several processes, GPUs or machines. "
                    "Leave it empty for one process on this machine.")
-
-
-def checked_accelerate_config(value) -> str:
-    """The uploaded accelerate config's path once checked ('' = none): a bad file is refused with
-    its name and key before any run folder is made."""
-    from ..launch import check_accelerate_config
-
-    path = upload_path(value)
-    if path:
-        check_accelerate_config(path)
-    return path
-
-
-def stage_accelerate_config(folder: Path, config, path: str) -> None:
-    """Copy a checked accelerate config into the run folder; the run records the copy."""
-    if path:
-        config.accelerate_config = stage_upload(folder, path, "accelerate")
-
-
-def discard_folder(folder: Path | None) -> None:
-    """Remove a run folder made for a run that did not start."""
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def upload_path(value) -> str:
@@ -527,10 +475,9 @@ def estimate_markdown(estimate: dict | None) -> str:
 # ------------------------------------------------------------------ run controls shared by the tabs
 
 
-def start_failed(exc: Exception, folder: Path | None, what: str) -> list:
-    """The message a training tab shows when its Start could not launch the run; the run folder
-    made for it (with its copied uploads) is removed. A BadInput is the user's to fix: a toast too."""
-    discard_folder(folder)
+def start_failed(exc: Exception, what: str) -> list:
+    """The message a training tab shows when its Start could not launch the run (the service has
+    removed the run folder it made). A BadInput is the user's to fix: a toast too."""
     if isinstance(exc, BadInput):
         warn(exc)
         return [error_box(str(exc))]
@@ -549,56 +496,3 @@ def started(service, run_path: str, task: str, notes: list[str] | None = None) -
     message = info_box(f"Started run {run}. It trains in its own process: closing this page does not stop it.")
     message += "".join(f"  \n> ⚠️ {md_escape(hide_server_paths(note))}" for note in notes or [])
     return [message, gr.Dropdown(choices=choices, value=run), gr.Timer(active=True)]
-
-
-class RunControls:
-    """The handlers both training tabs wire the same way: the status view and its timer tick, Stop,
-    Resume and the run list. `status_values(service, run)` builds the tab's own view as a dict
-    keyed by `status_keys` plus "_signature" (what changed) and "timer"."""
-
-    def __init__(self, service, task: str, status_values: Callable, status_keys: list[str], stop_note: str):
-        self.service, self.task, self.status_values = service, task, status_values
-        self.status_keys, self.stop_note = status_keys, stop_note
-
-    def status(self, run):
-        values = self.status_values(self.service, run)
-        return [values[k] for k in self.status_keys]
-
-    def tick(self, run, seen):
-        """Every poll: outputs only when the run's view changed (a skipped update costs the page
-        nothing), so an idle finished run does not redraw its plots every 1.5 s."""
-        import gradio as gr
-
-        values = self.status_values(self.service, run)
-        if values["_signature"] == seen and values["_signature"]:
-            return [gr.skip()] * (len(self.status_keys) - 1) + [values["timer"], seen]
-        return [values[k] for k in self.status_keys] + [values["_signature"]]
-
-    def stop(self, run):
-        import gradio as gr
-
-        if self.service.demo:
-            return error_box("Runs cannot be stopped from this public demo."), gr.update()
-        if not run:
-            return error_box("Choose a run first."), gr.update()
-        _, error = attempt("stop the run", self.service.stop_run, run)
-        if error:
-            return error_box(error), gr.update()
-        return info_box(f"Stop requested for {run}: it stops after the current step, {self.stop_note}"), \
-            gr.Timer(active=True)
-
-    def resume(self, run):
-        import gradio as gr
-
-        if not run:
-            return error_box("Choose a run first."), gr.update()
-        _, error = attempt("resume the run", self.service.resume_run, run)
-        if error:
-            warn(error)
-            return error_box(error), gr.update()
-        return info_box(f"Resuming {run} from its last complete checkpoint."), gr.Timer(active=True)
-
-    def runs_dropdown(self, current=""):
-        import gradio as gr
-
-        return gr.Dropdown(choices=run_choices(safe_list_runs(self.service), self.task), value=current or "")

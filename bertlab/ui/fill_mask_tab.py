@@ -247,13 +247,9 @@ def create_tab(service) -> dict:
             return [gr.update()] * (4 + len(outputs))
         return [sentence, name_a, name_b, k, *answer(sentence, name_a, name_b, k, request)]
 
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(on_load, inputs=None, outputs=[text, model_a, model_b, top_k, *outputs],
-                  api_visibility="private")
-
-    return {"text": text, "model": model_a, "compare": model_b, "top_k": top_k,
-            "predict": predict, **outs}
+    return {"text": text, "model": model_a, "compare": model_b, "top_k": top_k, "predict": predict, **outs,
+            # app.py runs this when a page opens
+            "load": [(on_load, None, [text, model_a, model_b, top_k, *outputs])]}
 
 
 def inputs_from_query(params: dict, default_model: str) -> tuple[str, str, str, int]:

@@ -17,9 +17,10 @@ import html
 import gradio as gr
 import pandas as pd
 
-from ..config import FinetuneConfig, TrainConfig
+from ..config import TrainConfig
 from ..errors import BadInput
 from . import common
+from .run_panel import RunPanel
 
 
 ABOUT = """\
@@ -58,34 +59,22 @@ NO_PAIR = ("(none: single sentences)", "-")
 # ---------------------------------------------------------------------------------- config
 
 
-def finetune_config(train: str, validation: str = "", *, text_column: str = "", text_pair_column: str = "",
-                    label_column: str = "", model: str = "", epochs=3, lr=1e-4, batch_size=16, max_length=128,
-                    warmup=0.1, weight_decay=0.01, seed=42, eval_every=0, early_stopping_patience=0,
-                    max_train_samples=0, max_minutes=0, validation_fraction=0.1) -> TrainConfig:
-    """The TrainConfig the CLI's `finetune` would build from the same values; every number is
-    checked here so a typo gives a message naming the field, not a failed run."""
-    num = common.number
-    if not train:
-        raise BadInput("choose a training file: upload one, or pick example data")
-    return TrainConfig(
-        task="finetune", model=(model or "").strip(),
-        epochs=num(epochs, "Epochs", above=0, maximum=1000),
-        lr=num(lr, "Learning rate", above=0, maximum=1.0),
-        batch_size=num(batch_size, "Batch size", minimum=1, maximum=4096, integer=True),
-        warmup=num(warmup, "Warm-up", minimum=0),
-        weight_decay=num(weight_decay, "Weight decay", minimum=0, maximum=1),
-        seed=num(seed, "Seed", minimum=0, integer=True),
-        eval_every=num(eval_every, "Evaluate every (steps)", minimum=0, integer=True),
-        early_stopping_patience=num(early_stopping_patience, "Early-stopping patience", minimum=0,
-                                    integer=True),
-        max_minutes=num(max_minutes, "Max minutes", minimum=0),
-        log_every=LOG_EVERY,
-        finetune=FinetuneConfig(
-            train=train, validation=validation or "", text_column=text_column or "",
-            text_pair_column=text_pair_column or "", label_column=label_column or "",
-            validation_fraction=num(validation_fraction, "Validation fraction", above=0, maximum=0.5),
-            max_length=num(max_length, "Max length (tokens)", minimum=8, maximum=4096, integer=True),
-            max_train_samples=num(max_train_samples, "Max train samples", minimum=0, integer=True)))
+# Form inputs -> the config settings they set (the rest of the config keeps the task's defaults).
+SETTINGS = {"text_column": "finetune.text_column", "text_pair_column": "finetune.text_pair_column",
+            "label_column": "finetune.label_column", "model": "model", "epochs": "epochs", "lr": "lr",
+            "batch_size": "batch_size", "max_length": "finetune.max_length", "warmup": "warmup",
+            "weight_decay": "weight_decay", "seed": "seed", "eval_every": "eval_every",
+            "early_stopping_patience": "early_stopping_patience", "max_train_samples": "finetune.max_train_samples",
+            "max_minutes": "max_minutes", "validation_fraction": "finetune.validation_fraction"}
+
+
+def finetune_config(train: str, validation: str = "", **form) -> TrainConfig:
+    """The TrainConfig the CLI's `finetune` builds from the same values: the task's defaults
+    (bertlab.config) with the form's values, checked with the field named."""
+    values = {SETTINGS[key]: value for key, value in form.items()}
+    values["model"] = str(values.get("model") or "").strip()
+    values.update({"finetune.train": train or "", "finetune.validation": validation or "", "log_every": LOG_EVERY})
+    return common.config_from_form(TrainConfig.for_task("finetune"), values)
 
 
 def labeled_examples(service) -> dict[str, str]:
@@ -188,26 +177,16 @@ def data_markdown(summary: dict) -> str:
     return "  \n".join(lines)
 
 
-def status_values(service, run: str) -> dict:
-    """Everything the live view shows for `run`, keyed as STATUS_KEYS (plus the signature)."""
-    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
-    if error:
-        state = None
+def view(state: dict | None) -> dict:
+    """The tab's own part of the live view (the run panel adds the status line and buttons)."""
     details = (state or {}).get("eval_details") or {}
     events = (state or {}).get("events") or []
     summary = (state or {}).get("summary") or {}
-    run_state = summary.get("state")
-    active = run_state in common.ACTIVE
-    progress = common.error_box(error) if error else common.progress_markdown(state)
-    if summary.get("has_final") and not active:
-        progress += common.saved_model_note(summary, "in the model lists (sentence classification, and as a "
-                                                     "base for new runs)")
     latest = common.status_json(state)
     if details:
         latest["eval_details"] = {k: details[k] for k in ("confusion_matrix", "per_class", "label_names")
                                   if k in details}
     return {
-        "progress": progress,
         **common.chart("loss_plot", common.loss_frame(events, "finetune"), common.LOSS_SERIES, "loss"),
         **common.chart("metrics_plot", common.metrics_frame(events, "finetune"), common.FINETUNE_METRICS,
                        "value"),
@@ -217,21 +196,28 @@ def status_values(service, run: str) -> dict:
         "hardest": hardest_frame(details),
         "run_data": data_markdown((state or {}).get("data_summary") or {}),
         "latest": latest,
-        "stop": gr.Button(interactive=active and not service.demo),
-        "resume": gr.Button(interactive=bool(summary.get("resumable")) and not service.demo),
         "download": gr.Button(visible=bool(summary.get("has_final"))),
-        "timer": gr.Timer(active=active),
-        "_signature": common.signature(state),
     }
+
+
+def run_panel(service) -> RunPanel:
+    return RunPanel(service, "finetune", keys=STATUS_KEYS, view=view,
+                    api={"status": "finetune_status", "stop": "finetune_stop", "resume": "finetune_resume"},
+                    model_note="in the model lists (sentence classification, and as a base for new runs)",
+                    stop_note="keeps a checkpoint, so it can be resumed.")
+
+
+def status_values(service, run: str) -> dict:
+    """Everything the live view shows for `run`, keyed as STATUS_KEYS (plus the signature)."""
+    return run_panel(service).values(run)
 
 
 # ---------------------------------------------------------------------------------- the tab
 
 
 def create_tab(service) -> dict:
-    from ..commands.finetune import defaults  # the CLI's defaults, so page and CLI agree
-
-    d = defaults()
+    d = TrainConfig.for_task("finetune")  # the CLI's defaults too (bertlab.config)
+    number = lambda key, **kwargs: common.setting_number(d, key, **kwargs)
     examples = labeled_examples(service)
     models, _ = common.attempt("list the models", service.model_choices, "finetune")
     models = models or ["default"]
@@ -252,9 +238,8 @@ def create_tab(service) -> dict:
                 c["example"] = gr.Dropdown(choices=[("(none)", "")] + [(n, n) for n in examples], value="",
                                            label="…or use example data",
                                            info="shipped with bertlab; used when no file is uploaded")
-                c["validation_fraction"] = gr.Number(value=d.finetune.validation_fraction,
-                                                     label="Validation fraction",
-                                                     info="held out (stratified) without a validation file")
+                c["validation_fraction"] = number("finetune.validation_fraction",
+                                                  info="held out (stratified) without a validation file")
         c["preview_info"] = gr.Markdown()
         c["preview_table"] = gr.Dataframe(label="First rows", interactive=False, wrap=True, max_height=260,
                                           visible=False)
@@ -269,26 +254,22 @@ def create_tab(service) -> dict:
             c["model"] = gr.Dropdown(choices=models, value="default" if "default" in models else models[0],
                                      allow_custom_value=True, label="Model",
                                      info="default, a finished run (pre-trained too), a folder or a hub id")
-            c["epochs"] = gr.Number(value=d.epochs, label="Epochs", minimum=0)
-            c["lr"] = gr.Number(value=d.lr, label="Learning rate")
-            c["batch_size"] = gr.Number(value=d.batch_size, label="Batch size", precision=0, minimum=1)
-            c["max_length"] = gr.Number(value=d.finetune.max_length, label="Max length (tokens)", precision=0)
-            c["max_minutes"] = gr.Number(value=0, label="Max minutes",
-                                         info="time budget (0 = none); the run ends cleanly with its model saved")
+            c["epochs"] = number("epochs", minimum=0)
+            c["lr"] = number("lr")
+            c["batch_size"] = number("batch_size", minimum=1)
+            c["max_length"] = number("finetune.max_length")
+            c["max_minutes"] = number("max_minutes",
+                                      info="time budget (0 = none); the run ends cleanly with its model saved")
         with gr.Accordion("Advanced", open=False):
             with gr.Row():
-                c["warmup"] = gr.Number(value=d.warmup, label="Warm-up",
-                                        info="< 1: share of the steps; ≥ 1: number of steps")
-                c["weight_decay"] = gr.Number(value=d.weight_decay, label="Weight decay")
-                c["seed"] = gr.Number(value=d.seed, label="Seed", precision=0)
-                c["eval_every"] = gr.Number(value=d.eval_every, label="Evaluate every (steps)", precision=0,
-                                            info="0 = after every epoch")
+                c["warmup"] = number("warmup", info="< 1: share of the steps; ≥ 1: number of steps")
+                c["weight_decay"] = number("weight_decay")
+                c["seed"] = number("seed")
+                c["eval_every"] = number("eval_every", info="0 = after every epoch")
             with gr.Row():
-                c["early_stopping_patience"] = gr.Number(value=d.early_stopping_patience, precision=0,
-                                                         label="Early-stopping patience",
-                                                         info="evaluations without improvement; 0 = off")
-                c["max_train_samples"] = gr.Number(value=0, precision=0, label="Max train samples",
-                                                   info="use only the first N rows; 0 = all")
+                c["early_stopping_patience"] = number("early_stopping_patience",
+                                                      info="evaluations without improvement; 0 = off")
+                c["max_train_samples"] = number("finetune.max_train_samples", info="use only the first N rows; 0 = all")
             gr.Markdown(common.ACCELERATE_HELP)
             c["accelerate_config"] = common.accelerate_file(gr)
         with gr.Row():
@@ -298,14 +279,10 @@ def create_tab(service) -> dict:
     c["setup"] = setup
 
     gr.Markdown("#### 3 · The run")
-    c["message"] = gr.Markdown()
-    with gr.Row():
-        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run",
-                               info="the run shown below; pick any fine-tuning run to watch it", scale=4)
-        c["refresh_runs"] = gr.Button("↻ Runs", size="sm", scale=1)
-        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, scale=1, visible=not service.demo)
-        c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
-    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    panel = run_panel(service)
+    panel.message()
+    panel.chooser(info="the run shown below; pick any fine-tuning run to watch it", refresh=True)
+    panel.progress()
     with gr.Row():
         c["loss_plot"], c["loss_plot_legend"] = common.line_plot("Loss (train and validation)", "loss",
                                                                  common.LOSS_SERIES)
@@ -326,10 +303,10 @@ def create_tab(service) -> dict:
                                      interactive=False)
     with gr.Accordion("Status as JSON", open=False):
         c["latest"] = gr.JSON()
-    c["timer"] = gr.Timer(common.POLL_S, active=False)
-    c["signature"] = gr.State("")
+    panel.timer()
+    c.update(panel.c)
 
-    status_outputs = [c[k] for k in STATUS_KEYS]
+    status_outputs = panel.outputs(c)
     form_inputs = [c[k] for k in FORM_KEYS]
 
     # ------------------------------------------------------------------ handlers
@@ -405,27 +382,14 @@ def create_tab(service) -> dict:
         if error:
             common.warn(error)
             return [common.error_box(f"Not started: {error}")] + no_change
-        folder = None
+        # The service copies the uploads into the new run folder, so the run owns its data.
+        config.accelerate_config = common.upload_path(values["accelerate_config"])
+        uploads = [common.upload_path(values[k]) for k in ("train_file", "validation_file", "accelerate_config")]
         try:
-            launcher = common.checked_accelerate_config(values["accelerate_config"])
-            roles = (("train_file", "train"), ("validation_file", "validation"))
-            uploads = [(key, role) for key, role in roles if common.upload_path(values[key])]
-            if uploads or launcher:
-                folder = common.new_run_folder("finetune")
-                config.out = str(folder)
-                for key, role in uploads:
-                    staged = common.stage_upload(folder, common.upload_path(values[key]), role)
-                    setattr(config.finetune, role, staged)
-                common.stage_accelerate_config(folder, config, launcher)
-            run_path = service.start_run(config)
+            run_path = service.start_run(config, uploads=uploads)
         except Exception as exc:  # BadInput: the user's to fix; anything else: logged
-            return common.start_failed(exc, folder, "fine-tuning") + no_change
-        return common.started(service, run_path, "finetune", notes=checked.get("notes"))
-
-    controls = common.RunControls(service, "finetune", status_values, STATUS_KEYS,
-                                  stop_note="keeps a checkpoint, so it can be resumed.")
-    status, tick, stop, resume = controls.status, controls.tick, controls.stop, controls.resume
-    runs_dropdown = controls.runs_dropdown
+            return common.start_failed(exc, "fine-tuning") + no_change
+        return panel.started(run_path, notes=checked.get("notes"))
 
     def download(run):
         if not run:
@@ -437,12 +401,6 @@ def create_tab(service) -> dict:
             "The zip holds the save_pretrained folder: weights, tokenizer, config with the label names, "
             "and a model card.")
 
-    def on_load():
-        rows = common.safe_list_runs(service)
-        active = common.newest_active(rows, "finetune")
-        return (gr.Dropdown(choices=common.run_choices(rows, "finetune"), value=active),
-                gr.Timer(active=bool(active)))
-
     # ------------------------------------------------------------------ wiring
 
     preview_outputs = [c[k] for k in PREVIEW_KEYS]
@@ -452,20 +410,8 @@ def create_tab(service) -> dict:
     c["estimate_button"].click(estimate, form_inputs, [c["estimate"]], api_name="finetune_estimate")
     c["start"].click(start, form_inputs, [c["message"], c["run"], c["timer"]], api_name="finetune_start",
                      concurrency_limit=1).then(
-        status, [c["run"]], status_outputs, api_visibility="private")
-    # Status reads files only: many pages may poll at once.
-    c["run"].input(status, [c["run"]], status_outputs, api_name="finetune_status", concurrency_limit=None)
-    c["timer"].tick(tick, [c["run"], c["signature"]], status_outputs + [c["signature"]],
-                    api_visibility="private", concurrency_limit=None, trigger_mode="once")
-    c["stop"].click(stop, [c["run"]], [c["message"], c["timer"]], api_name="finetune_stop")
-    c["resume"].click(resume, [c["run"]], [c["message"], c["timer"]], api_name="finetune_resume").then(
-        status, [c["run"]], status_outputs, api_visibility="private")
+        panel.status, [c["run"]], status_outputs, api_visibility="private")
     c["download"].click(download, [c["run"]], [c["download_file"], c["message"]],
                         api_name="finetune_download")
-    c["refresh_runs"].click(runs_dropdown, [c["run"]], [c["run"]], api_visibility="private")
-
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(on_load, None, [c["run"], c["timer"]], api_visibility="private").then(
-            status, [c["run"]], status_outputs, api_visibility="private")
+    c["load"] = panel.wire(c)  # app.py runs these when a page opens
     return c

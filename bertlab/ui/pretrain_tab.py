@@ -16,9 +16,10 @@ import html
 import gradio as gr
 import pandas as pd
 
-from ..config import PretrainConfig, TrainConfig
+from ..config import PRESETS, QUICK_START, TrainConfig, apply_overrides, apply_preset, quick_start
 from ..errors import BadInput
 from . import common
+from .run_panel import RunPanel
 
 
 ABOUT = """\
@@ -34,7 +35,6 @@ text), or load a pretrained BERT and keep training it on your text: that is **co
 pre-training**, which adapts a general model to your domain's vocabulary and style.
 """
 
-PRESETS = ["tiny", "mini", "small", "base"]
 PRESET_INFO = {"tiny": "2 layers × 128", "mini": "4 × 256", "small": "4 × 512", "base": "12 × 768"}
 SCRATCH, CONTINUE = "scratch", "continue"
 LOG_EVERY = 2  # progress events every 2 steps, so the page (polling every 1.5 s) stays fresh
@@ -57,43 +57,38 @@ def corpus_examples(service) -> dict[str, str]:
     return {name: path for name, path in (files or {}).items() if "corpus" in name.lower()}
 
 
-def pretrain_config(corpus: list[str], *, start_from: str = SCRATCH, preset: str = "tiny", model: str = "",
-                    train_tokenizer: bool = True, vocab_size=3000, nsp: bool = True, wwm: bool = False,
-                    max_seq_length=128, batch_size=32, lr=1e-3, max_steps=150, max_minutes=0, warmup=0.06,
-                    eval_every=50, seed=42) -> TrainConfig:
-    """The TrainConfig the CLI's `pretrain` would build; numbers checked with the field named."""
-    num = common.number
-    if not corpus:
-        raise BadInput("choose a corpus: tick an example corpus or upload one or more text files")
+# Form inputs -> the config settings they set (the rest keeps the task's defaults).
+SETTINGS = {"model": "model", "train_tokenizer": "pretrain.train_tokenizer", "vocab_size": "pretrain.vocab_size",
+            "nsp": "pretrain.nsp", "wwm": "pretrain.wwm", "max_seq_length": "pretrain.max_seq_length",
+            "batch_size": "batch_size", "lr": "lr", "max_steps": "max_steps", "max_minutes": "max_minutes",
+            "warmup": "warmup", "eval_every": "eval_every", "seed": "seed"}
+
+
+def pretrain_config(corpus: list[str], *, start_from: str = SCRATCH, preset: str = QUICK_START["pretrain.preset"],
+                    **form) -> TrainConfig:
+    """The TrainConfig the CLI's `pretrain` builds from the same values: the task's defaults with the
+    form's quick start (bertlab.config.QUICK_START, the preset's learning rate and batch size where
+    the form gives none) and the form's values, checked by the config's rules with the field named."""
     scratch = start_from == SCRATCH
     if scratch and preset not in PRESETS:
         raise BadInput(f"choose a size preset for training from scratch: {', '.join(PRESETS)}")
-    model = (model or "").strip()
+    values = {SETTINGS[key]: value for key, value in form.items()}
+    model = str(values.get("model") or "").strip()
+    train_tokenizer = bool(values.get("pretrain.train_tokenizer", QUICK_START["pretrain.train_tokenizer"]))
     if not scratch and train_tokenizer:
         # A new vocabulary would renumber every token under the model's learned embeddings.
         raise BadInput("continued pre-training keeps the model's own vocabulary: untick 'Train a new "
                        "WordPiece tokenizer', or start from scratch")
-    if scratch and not train_tokenizer and not model:
-        raise BadInput("from scratch the model needs a vocabulary: tick 'Train a new WordPiece tokenizer', "
-                       "or choose a model whose vocabulary to reuse")
-    return TrainConfig(
-        task="pretrain",
-        # From scratch the model only lends its vocabulary (when no tokenizer is trained).
-        model="" if scratch and train_tokenizer else model,
-        max_steps=num(max_steps, "Max steps", minimum=1, maximum=10_000_000, integer=True),
-        batch_size=num(batch_size, "Batch size", minimum=1, maximum=4096, integer=True),
-        lr=num(lr, "Learning rate", above=0, maximum=1.0),
-        warmup=num(warmup, "Warm-up", minimum=0),
-        seed=num(seed, "Seed", minimum=0, integer=True),
-        eval_every=num(eval_every, "Evaluate every (steps)", minimum=0, integer=True),
-        max_minutes=num(max_minutes, "Max minutes", minimum=0),
-        log_every=LOG_EVERY,
-        pretrain=PretrainConfig(
-            corpus=list(corpus), preset=preset if scratch else "", train_tokenizer=bool(train_tokenizer),
-            vocab_size=num(vocab_size, "Vocabulary size", minimum=100, maximum=500_000, integer=True),
-            nsp=bool(nsp), wwm=bool(wwm),
-            max_seq_length=num(max_seq_length, "Max sequence length", minimum=16, maximum=4096,
-                               integer=True)))
+    # From scratch the model only lends its vocabulary (when no tokenizer is trained).
+    values["model"] = "" if scratch and train_tokenizer else model
+    values.update({"pretrain.corpus": list(corpus or []), "pretrain.preset": preset if scratch else "",
+                   "log_every": LOG_EVERY})
+    config = apply_overrides(TrainConfig.for_task("pretrain"), **QUICK_START)
+    config = apply_preset(apply_overrides(config, **{"pretrain.preset": values["pretrain.preset"]}), set(values))
+    config = common.config_from_form(config, values)
+    if config.max_steps < 1:  # the form trains by steps (the CLI's 0 means: by epochs)
+        raise BadInput(f"Max steps: {config.max_steps} is below the minimum 1")
+    return config
 
 
 # ---------------------------------------------------------------------------------- rendering
@@ -148,39 +143,38 @@ def predictions_frame(events: list[dict]) -> pd.DataFrame:
                                        "top predictions (probability)", "top-1 right?"])
 
 
-def status_values(service, run: str) -> dict:
-    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
-    if error:
-        state = None
+def view(state: dict | None) -> dict:
+    """The tab's own part of the live view (the run panel adds the status line and buttons)."""
     events = (state or {}).get("events") or []
-    summary = (state or {}).get("summary") or {}
-    run_state = summary.get("state")
-    active = run_state in common.ACTIVE
-    progress = common.error_box(error) if error else common.progress_markdown(state)
-    if summary.get("has_final") and not active and summary.get("task") == "pretrain":
-        progress += common.saved_model_note(summary, "in the fill-mask model list (Masked-token prediction "
-                                                     "tab) and as a base model for fine-tuning")
     latest = common.status_json(state)
     latest["sample_predictions"] = common.last_event(events, "eval", "sample_predictions").get(
         "sample_predictions", [])
-    return {"progress": progress,
-            **common.chart("loss_plot", common.loss_frame(events, "pretrain"), common.PRETRAIN_LOSSES, "loss"),
+    return {**common.chart("loss_plot", common.loss_frame(events, "pretrain"), common.PRETRAIN_LOSSES, "loss"),
             **common.chart("metrics_plot", common.metrics_frame(events, "pretrain"), common.PRETRAIN_METRICS,
                            "accuracy"),
             "predictions": predictions_frame(events),
-            "latest": latest,
-            "stop": gr.Button(interactive=active and not service.demo),
-            "resume": gr.Button(interactive=bool(summary.get("resumable")) and not service.demo),
-            "timer": gr.Timer(active=active), "_signature": common.signature(state)}
+            "latest": latest}
+
+
+def run_panel(service) -> RunPanel:
+    return RunPanel(service, "pretrain", keys=STATUS_KEYS, view=view,
+                    api={"status": "pretrain_status", "stop": "pretrain_stop", "resume": "pretrain_resume"},
+                    model_note="in the fill-mask model list (Masked-token prediction tab) and as a base model "
+                               "for fine-tuning",
+                    stop_note="keeps a checkpoint and saves the model so far.")
+
+
+def status_values(service, run: str) -> dict:
+    return run_panel(service).values(run)
 
 
 # ---------------------------------------------------------------------------------- the tab
 
 
 def create_tab(service) -> dict:
-    from ..commands.pretrain import defaults
-
-    d = defaults()
+    d = TrainConfig.for_task("pretrain")  # the CLI's defaults too (bertlab.config)
+    q = quick_start()  # what the form starts with: a tiny model from scratch
+    number = lambda key, **kwargs: common.setting_number(q, key, **kwargs)
     corpora = corpus_examples(service)
     models, _ = common.attempt("list the models", service.model_choices, "pretrain")
     models = models or ["default"]
@@ -205,35 +199,32 @@ def create_tab(service) -> dict:
             c["start_from"] = gr.Radio(choices=[("From scratch (size preset)", SCRATCH),
                                                 ("Continue pre-training a model", CONTINUE)],
                                        value=SCRATCH, label="Start from")
-            c["preset"] = gr.Dropdown(choices=[(f"{p} ({PRESET_INFO[p]})", p) for p in PRESETS], value="tiny",
+            c["preset"] = gr.Dropdown(choices=[(f"{p} ({PRESET_INFO[p]})", p) for p in PRESETS], value=q.pretrain.preset,
                                       label="Size preset (layers × hidden)")
             c["model"] = gr.Dropdown(choices=models, value="default" if "default" in models else models[0],
                                      allow_custom_value=True, interactive=False,
                                      label="Model to continue from",
                                      info="default, a finished run, a folder or a hub id")
         with gr.Row():
-            c["train_tokenizer"] = gr.Checkbox(value=True,
+            c["train_tokenizer"] = gr.Checkbox(value=q.pretrain.train_tokenizer,
                                                label="Train a new WordPiece tokenizer on the corpus")
-            c["vocab_size"] = gr.Number(value=3000, precision=0, label="Vocabulary size")
-            c["nsp"] = gr.Checkbox(value=True,
+            c["vocab_size"] = number("pretrain.vocab_size")
+            c["nsp"] = gr.Checkbox(value=q.pretrain.nsp,
                                    label="Next-sentence prediction (off = MLM only, RoBERTa-style)")
-            c["wwm"] = gr.Checkbox(value=False,
+            c["wwm"] = gr.Checkbox(value=q.pretrain.wwm,
                                    label="Whole-word masking (English ## pieces, Chinese jieba words)")
         gr.Markdown("#### 3 · Training")
         with gr.Row():
-            c["max_seq_length"] = gr.Number(value=d.pretrain.max_seq_length, precision=0,
-                                            label="Max sequence length")
-            c["batch_size"] = gr.Number(value=32, precision=0, label="Batch size")
-            c["lr"] = gr.Number(value=1e-3, label="Learning rate", info="set from the preset; change freely")
-            c["max_steps"] = gr.Number(value=150, precision=0, label="Max steps")
-            c["max_minutes"] = gr.Number(value=0, label="Max minutes", info="time budget; 0 = none")
+            c["max_seq_length"] = number("pretrain.max_seq_length")
+            c["batch_size"] = number("batch_size")
+            c["lr"] = number("lr", info="set from the preset; change freely")
+            c["max_steps"] = number("max_steps")
+            c["max_minutes"] = number("max_minutes", info="time budget; 0 = none")
         with gr.Accordion("Advanced", open=False):
             with gr.Row():
-                c["warmup"] = gr.Number(value=d.warmup, label="Warm-up",
-                                        info="< 1: share of the steps; ≥ 1: steps")
-                c["eval_every"] = gr.Number(value=d.eval_every, precision=0, label="Evaluate every (steps)",
-                                            info="each evaluation also shows the sample predictions")
-                c["seed"] = gr.Number(value=d.seed, precision=0, label="Seed")
+                c["warmup"] = number("warmup", info="< 1: share of the steps; ≥ 1: steps")
+                c["eval_every"] = number("eval_every", info="each evaluation also shows the sample predictions")
+                c["seed"] = number("seed")
             gr.Markdown(common.ACCELERATE_HELP)
             c["accelerate_config"] = common.accelerate_file(gr)
         with gr.Row():
@@ -243,14 +234,10 @@ def create_tab(service) -> dict:
     c["setup"] = setup
 
     gr.Markdown("#### 4 · The run")
-    c["message"] = gr.Markdown()
-    with gr.Row():
-        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run",
-                               info="the run shown below; pick any pre-training run to watch it", scale=4)
-        c["refresh_runs"] = gr.Button("↻ Runs", size="sm", scale=1)
-        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, scale=1, visible=not service.demo)
-        c["resume"] = gr.Button("Resume", interactive=False, scale=1, visible=not service.demo)
-    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    panel = run_panel(service)
+    panel.message()
+    panel.chooser(info="the run shown below; pick any pre-training run to watch it", refresh=True)
+    panel.progress()
     with gr.Row():
         c["loss_plot"], c["loss_plot_legend"] = common.line_plot("MLM and NSP loss", "loss", common.PRETRAIN_LOSSES)
         c["metrics_plot"], c["metrics_plot_legend"] = common.line_plot("MLM and NSP accuracy", "accuracy", common.PRETRAIN_METRICS,
@@ -259,10 +246,10 @@ def create_tab(service) -> dict:
                                     label="Sample sentences at the latest evaluation: watch the model learn")
     with gr.Accordion("Status as JSON", open=False):
         c["latest"] = gr.JSON()
-    c["timer"] = gr.Timer(common.POLL_S, active=False)
-    c["signature"] = gr.State("")
+    panel.timer()
+    c.update(panel.c)
 
-    status_outputs = [c[k] for k in STATUS_KEYS]
+    status_outputs = panel.outputs(c)
     form_inputs = [c[k] for k in FORM_KEYS]
 
     # ------------------------------------------------------------------ handlers
@@ -279,9 +266,8 @@ def create_tab(service) -> dict:
         return [common.check_upload_size(service, common.upload_path(f)) for f in (files or [])
                 if common.upload_path(f)]
 
-    def build(values: dict, upload_paths: list[str] | None = None) -> TrainConfig:
-        corpus = chosen_examples(values["corpus_examples"]) + (
-            uploads(values["corpus_files"]) if upload_paths is None else upload_paths)
+    def build(values: dict) -> TrainConfig:
+        corpus = chosen_examples(values["corpus_examples"]) + uploads(values["corpus_files"])
         return pretrain_config(corpus, **{k: values[k] for k in FORM_KEYS
                                           if k not in ("corpus_examples", "corpus_files", "accelerate_config")})
 
@@ -309,27 +295,14 @@ def create_tab(service) -> dict:
         if error:
             common.warn(error)
             return [common.error_box(error)] + no_change
-        folder = None
+        # The service copies the uploads into the new run folder, so the run owns its data.
+        config = checked
+        config.accelerate_config = common.upload_path(values["accelerate_config"])
         try:
-            launcher = common.checked_accelerate_config(values["accelerate_config"])
-            files = uploads(values["corpus_files"])
-            staged = []
-            if files or launcher:
-                folder = common.new_run_folder("pretrain")
-                staged = [common.stage_upload(folder, f, f"corpus{i + 1}") for i, f in enumerate(files)]
-            config = build(values, staged)
-            if folder is not None:
-                config.out = str(folder)
-                common.stage_accelerate_config(folder, config, launcher)
-            run_path = service.start_run(config)
+            run_path = service.start_run(config, uploads=uploads(values["corpus_files"]) + [config.accelerate_config])
         except Exception as exc:  # BadInput: the user's to fix; anything else: logged
-            return common.start_failed(exc, folder, "pre-training") + no_change
-        return common.started(service, run_path, "pretrain")
-
-    controls = common.RunControls(service, "pretrain", status_values, STATUS_KEYS,
-                                  stop_note="keeps a checkpoint and saves the model so far.")
-    status, tick, stop, resume = controls.status, controls.tick, controls.stop, controls.resume
-    runs_dropdown = controls.runs_dropdown
+            return common.start_failed(exc, "pre-training") + no_change
+        return panel.started(run_path)
 
     def on_mode(start_from, preset):
         """From scratch: the preset's learning rate and batch; continued: the CLI's defaults."""
@@ -343,12 +316,6 @@ def create_tab(service) -> dict:
             return gr.update(), gr.update()
         return _preset_defaults(preset)
 
-    def on_load():
-        rows = common.safe_list_runs(service)
-        active = common.newest_active(rows, "pretrain")
-        return (gr.Dropdown(choices=common.run_choices(rows, "pretrain"), value=active),
-                gr.Timer(active=bool(active)))
-
     # ------------------------------------------------------------------ wiring
 
     c["start_from"].input(on_mode, [c["start_from"], c["preset"]],
@@ -360,25 +327,12 @@ def create_tab(service) -> dict:
     c["preview_button"].click(preview, form_inputs, [c["preview"]], api_name="pretrain_preview",
                               concurrency_limit=2)
     c["start"].click(start, form_inputs, [c["message"], c["run"], c["timer"]], api_name="pretrain_start",
-                     concurrency_limit=1).then(status, [c["run"]], status_outputs, api_visibility="private")
-    c["run"].input(status, [c["run"]], status_outputs, api_name="pretrain_status", concurrency_limit=None)
-    c["timer"].tick(tick, [c["run"], c["signature"]], status_outputs + [c["signature"]],
-                    api_visibility="private", concurrency_limit=None, trigger_mode="once")
-    c["stop"].click(stop, [c["run"]], [c["message"], c["timer"]], api_name="pretrain_stop")
-    c["resume"].click(resume, [c["run"]], [c["message"], c["timer"]], api_name="pretrain_resume").then(
-        status, [c["run"]], status_outputs, api_visibility="private")
-    c["refresh_runs"].click(runs_dropdown, [c["run"]], [c["run"]], api_visibility="private")
-
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(on_load, None, [c["run"], c["timer"]], api_visibility="private").then(
-            status, [c["run"]], status_outputs, api_visibility="private")
+                     concurrency_limit=1).then(panel.status, [c["run"]], status_outputs, api_visibility="private")
+    c["load"] = panel.wire(c)  # app.py runs these when a page opens
     return c
 
 
 def _preset_defaults(preset: str) -> tuple[float, int]:
-    """(learning rate, batch size) that make short runs of this preset learn (bertlab.tasks.pretraining)."""
-    from ..tasks.pretraining import PRESETS as TABLE  # plain data; the module imports torch lazily
-
-    spec = TABLE.get(preset) or TABLE["tiny"]
+    """(learning rate, batch size) that make short runs of this preset learn (bertlab.config.PRESETS)."""
+    spec = PRESETS.get(preset) or PRESETS[QUICK_START["pretrain.preset"]]
     return spec["lr"], spec["batch_size"]

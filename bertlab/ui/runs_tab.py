@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-# The chart slots of a comparison (bertlab.compare reads run folders only: no torch in the page).
-from ..compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS
+# The chart slots of a comparison (bertlab.compare, through the service).
+from ..service import COMPARE_SLOTS, MAX_COMPARED
 from . import common
+from .run_panel import RunPanel
 
 ABOUT = """\
 ### Runs
@@ -53,42 +54,36 @@ uploads it as a Space with this server's Hugging Face login (`HF_TOKEN` or `hf a
 TABLE_POLL_S = 2.0
 
 
+def run_panel(service) -> RunPanel:
+    def view(state: dict | None) -> dict:
+        """One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
+        pair that fits the run is shown. Server folders are taken out of the JSON views."""
+        summary = (state or {}).get("summary") or {}
+        events = (state or {}).get("events") or []
+        pretrain = summary.get("task") == "pretrain"
+        publishable = (not service.demo and bool(state) and bool(summary.get("has_final"))
+                       and summary.get("state") not in common.ACTIVE)
+        return {**common.chart("ft_loss", common.loss_frame([] if pretrain else events, "finetune"),
+                               common.LOSS_SERIES, "loss"),
+                **common.chart("ft_metrics", common.metrics_frame([] if pretrain else events, "finetune"),
+                               common.FINETUNE_METRICS, "value"),
+                **common.chart("pt_loss", common.loss_frame(events if pretrain else [], "pretrain"),
+                               common.PRETRAIN_LOSSES, "loss"),
+                **common.chart("pt_metrics", common.metrics_frame(events if pretrain else [], "pretrain"),
+                               common.PRETRAIN_METRICS, "accuracy"),
+                "ft_plots": gr.Column(visible=not pretrain), "pt_plots": gr.Column(visible=pretrain),
+                "config": common.public_view((state or {}).get("config") or {}),
+                "results": (state or {}).get("results") or {},
+                "data_summary": common.public_view((state or {}).get("data_summary") or {}),
+                "export_demo": gr.Button(interactive=publishable), "publish_demo": gr.Button(interactive=publishable)}
+
+    return RunPanel(service, None, keys=STATUS_KEYS, view=view,
+                    api={"status": "run_status", "stop": "run_stop", "resume": "run_resume", "delete": "run_delete"},
+                    model_note="in the model lists", stop_note="keeps a checkpoint.")
+
+
 def status_values(service, run: str) -> dict:
-    state, error = common.attempt("read the run", service.run_state, run) if run else (None, None)
-    if error:
-        state = None
-    summary = (state or {}).get("summary") or {}
-    events = (state or {}).get("events") or []
-    task = summary.get("task") or "finetune"
-    run_state = summary.get("state")
-    editable = not service.demo and bool(state)
-    publishable = editable and bool(summary.get("has_final")) and run_state not in common.ACTIVE
-    progress = common.error_box(error) if error else common.progress_markdown(state)
-    if summary.get("has_final") and run_state not in common.ACTIVE:
-        progress += common.saved_model_note(summary, "in the model lists")
-    results = (state or {}).get("results") or {}
-    pretrain = task == "pretrain"
-    # One pair of plots per task, each with a fixed set of series (see common.curve_frame); the
-    # pair that fits the run is shown.
-    return {"progress": progress,
-            **common.chart("ft_loss", common.loss_frame([] if pretrain else events, "finetune"), common.LOSS_SERIES,
-                           "loss"),
-            **common.chart("ft_metrics", common.metrics_frame([] if pretrain else events, "finetune"),
-                           common.FINETUNE_METRICS, "value"),
-            **common.chart("pt_loss", common.loss_frame(events if pretrain else [], "pretrain"),
-                           common.PRETRAIN_LOSSES, "loss"),
-            **common.chart("pt_metrics", common.metrics_frame(events if pretrain else [], "pretrain"),
-                           common.PRETRAIN_METRICS, "accuracy"),
-            "ft_plots": gr.Column(visible=not pretrain), "pt_plots": gr.Column(visible=pretrain),
-            # Server folders are taken out of the JSON views: users see file names, not where they live.
-            "config": common.public_view((state or {}).get("config") or {}), "results": results,
-            "data_summary": common.public_view((state or {}).get("data_summary") or {}),
-            "latest": common.status_json(state),
-            "stop": gr.Button(interactive=editable and run_state in common.ACTIVE),
-            "resume": gr.Button(interactive=editable and bool(summary.get("resumable"))),
-            "delete": gr.Button(interactive=editable and run_state not in common.ACTIVE),
-            "export_demo": gr.Button(interactive=publishable), "publish_demo": gr.Button(interactive=publishable),
-            "_signature": common.signature(state)}
+    return run_panel(service).values(run)
 
 
 def create_tab(service) -> dict:
@@ -101,13 +96,10 @@ def create_tab(service) -> dict:
         c["refresh"] = gr.Button("↻ Refresh", size="sm", scale=0)
     c["table"] = gr.Dataframe(value=common.runs_frame([]), interactive=False, wrap=True, max_height=360,
                               label="All runs (click a row to show it below)")
-    with gr.Row():
-        c["run"] = gr.Dropdown(choices=[], value="", allow_custom_value=True, label="Run", scale=4)
-        c["stop"] = gr.Button("Stop", variant="stop", interactive=False, visible=not service.demo, scale=1)
-        c["resume"] = gr.Button("Resume", interactive=False, visible=not service.demo, scale=1)
-        c["delete"] = gr.Button("Delete", interactive=False, visible=not service.demo, scale=1)
-    c["message"] = gr.Markdown()
-    c["progress"] = gr.Markdown(common.progress_markdown(None))
+    panel = run_panel(service)
+    panel.chooser(delete=True)
+    panel.message()
+    panel.progress()
     with gr.Column() as c["ft_plots"]:
         with gr.Row():
             c["ft_loss"], c["ft_loss_legend"] = common.line_plot("Loss", "loss", common.LOSS_SERIES)
@@ -159,10 +151,12 @@ def create_tab(service) -> dict:
         c["config"] = gr.JSON()
     with gr.Accordion("Status as JSON", open=False):
         c["latest"] = gr.JSON()
-    c["timer"] = gr.Timer(TABLE_POLL_S, active=True)
+    c["timer"] = gr.Timer(TABLE_POLL_S, active=True)  # the table's, and the shown run's
     c["seen"] = gr.State(["", ""])  # signatures of the table and of the shown run
+    c.update(panel.c)
 
-    status_outputs = [c[k] for k in STATUS_KEYS]
+    status_outputs = panel.outputs(c)
+    status = panel.status
 
     # ------------------------------------------------------------------ handlers
 
@@ -171,25 +165,16 @@ def create_tab(service) -> dict:
         choices = common.run_choices(rows, with_state=True)
         return common.runs_frame(rows), gr.Dropdown(choices=choices, value=current or "")
 
-    def status(run):
-        values = status_values(service, run)
-        return [values[k] for k in STATUS_KEYS]
-
     def tick(run, seen):
         """Re-send the table and the shown run only when they changed."""
         rows = common.safe_list_runs(service)
         frame = common.runs_frame(rows)
         table_sig = frame.to_json()
-        values = status_values(service, run) if run else None
-        run_sig = values["_signature"] if values else ""
         changed = table_sig != seen[0]
         out = [frame if changed else gr.skip(),
                gr.Dropdown(choices=common.run_choices(rows, with_state=True)) if changed else gr.skip()]
-        if values is not None and run_sig != seen[1]:
-            out += [values[k] for k in STATUS_KEYS]
-        else:
-            out += [gr.skip()] * len(STATUS_KEYS)
-        return out + [[table_sig, run_sig]]
+        *shown, run_sig = panel.tick(run, seen[1]) if run else [gr.skip()] * len(STATUS_KEYS) + [""]
+        return out + shown + [[table_sig, run_sig]]
 
     def select_row(table, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -199,35 +184,6 @@ def create_tab(service) -> dict:
             except Exception:
                 return gr.update()
         return row[0]
-
-    def stop(run):
-        if service.demo:
-            return common.error_box("This public demo is read-only.")
-        if not run:
-            return common.error_box("Choose a run first.")
-        _, error = common.attempt("stop the run", service.stop_run, run)
-        return common.error_box(error) if error else common.info_box(
-            f"Stop requested for {run}: it ends after the current step and keeps a checkpoint.")
-
-    def resume(run):
-        if service.demo:
-            return common.error_box("This public demo is read-only.")
-        if not run:
-            return common.error_box("Choose a run first.")
-        _, error = common.attempt("resume the run", service.resume_run, run)
-        return common.error_box(error) if error else common.info_box(
-            f"Resuming {run} from its last complete checkpoint.")
-
-    def delete(run):
-        if service.demo:
-            return common.error_box("This public demo is read-only."), gr.update()
-        if not run:  # nothing chosen, or the confirmation was cancelled
-            return "", gr.update()
-        _, error = common.attempt("delete the run", service.delete_run, run)
-        if error:
-            common.warn(error)
-            return common.error_box(error), gr.update()
-        return common.info_box(f"Deleted {run} and its files."), ""
 
     def export_demo(run, title):
         """Write RUN/demo/ and offer it as a zip. Messages name the run, never a server path."""
@@ -286,19 +242,12 @@ def create_tab(service) -> dict:
 
     list_outputs = [c["table"], c["run"]]
     c["refresh"].click(listing, [c["run"]], list_outputs, api_name="runs_list")
-    c["run"].input(status, [c["run"]], status_outputs, api_name="run_status", concurrency_limit=None)
     c["table"].select(select_row, [c["table"]], [c["run"]], api_visibility="private").then(
         status, [c["run"]], status_outputs, api_visibility="private")
     c["timer"].tick(tick, [c["run"], c["seen"]], list_outputs + status_outputs + [c["seen"]],
                     api_visibility="private", concurrency_limit=None, trigger_mode="once")
-    for button, fn, name in ((c["stop"], stop, "run_stop"), (c["resume"], resume, "run_resume")):
-        button.click(fn, [c["run"]], [c["message"]], api_name=name).then(
-            status, [c["run"]], status_outputs, api_visibility="private")
-    # Deleting removes the run's model and checkpoints: ask in the browser first.
-    c["delete"].click(delete, [c["run"]], [c["message"], c["run"]], api_name="run_delete",
-                      js="(run) => (run && confirm(`Delete run ${run} with its model and checkpoints?`))"
-                         " ? run : ''"
-                      ).then(listing, [c["run"]], list_outputs, api_visibility="private").then(
+    panel.wire(c)
+    panel.deleted.then(listing, [c["run"]], list_outputs, api_visibility="private").then(
         status, [c["run"]], status_outputs, api_visibility="private")
 
     c["compare_button"].click(compare, [c["compare_runs"], c["compare_x"]], [c[k] for k in COMPARE_KEYS],
@@ -319,8 +268,5 @@ def create_tab(service) -> dict:
         return common.runs_frame(rows), gr.Dropdown(choices=common.run_choices(rows, with_state=True),
                                                     value=shown)
 
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(on_load, None, list_outputs, api_visibility="private").then(
-            status, [c["run"]], status_outputs, api_visibility="private")
+    c["load"] = [(on_load, None, list_outputs), (status, [c["run"]], status_outputs)]  # run by app.py
     return c

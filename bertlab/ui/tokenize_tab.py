@@ -93,7 +93,7 @@ def create_tab(service) -> dict:
             "seed": seed, "button": button, "summary": summary, "bert": bert, "words": words,
             "wwm": wwm, "raw": raw,
             # What the page shows on load: the example already in the boxes, tokenized.
-            "load": (tokenize, inputs, outputs)}
+            "load": [(tokenize, inputs, outputs)]}
 
 
 def _choices(service) -> list[str]:
