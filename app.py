@@ -137,7 +137,7 @@ def file_policy(runs: Path | None = None, project: Path = PROJECT_DIR) -> tuple[
     before serving. Gradio checks that copy against the block list too, so the runs folder must
     not be blocked; every other entry of the project (code, tests, examples, .git) is.
     """
-    from bertlab.run_folder import runs_root
+    from bertlab.training.run_folder import runs_root
 
     runs = (runs or runs_root()).resolve()
     project = project.resolve()

@@ -139,7 +139,7 @@ def random_init_copy(folder: Path) -> str:
     """default-chinese's architecture and vocabulary with random weights: what pre-training adds."""
     from transformers import BertForMaskedLM
 
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     loaded = load_model("default-chinese", head="masked-lm")
     BertForMaskedLM(loaded.model.config).save_pretrained(folder)
@@ -149,7 +149,7 @@ def random_init_copy(folder: Path) -> str:
 
 def finetune(model: str, train, dev, settings: dict, work: Path, name: str) -> dict:
     from bertlab.config import FinetuneConfig, TrainConfig
-    from bertlab.engine import train as run_training
+    from bertlab.training.engine import train as run_training
 
     settings = dict(settings)
     data = FinetuneConfig(train=write_csv(work / f"{name}-train.csv", *train),

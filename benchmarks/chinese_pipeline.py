@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         return 0
     import transformers
 
-    from bertlab.models import runs_root
+    from bertlab.modeling.registry import runs_root
 
     transformers.logging.set_verbosity_error()
     if args.threads:

@@ -179,8 +179,8 @@ def score(model_name: str, verbose: bool = False, loaded=None, items=None, candi
     """top-1 / top-5 of a masked-LM over cloze `items` ([(sentence, accepted answers)], default
     CLOZE); `candidates(result, k)` picks the predictions that can fill the blank (default: whole
     words). `loaded`: an already loaded model (else `model_name` is loaded)."""
-    from bertlab.fill_mask import fill_mask
-    from bertlab.models import load_model
+    from bertlab.inference.fill_mask import fill_mask
+    from bertlab.modeling.registry import load_model
 
     items = CLOZE if items is None else items
     candidates = candidates or whole_word_candidates
@@ -210,7 +210,7 @@ def snapshot_model(weights: Path, tokenizer_name: str = "default"):
     from safetensors.torch import load_file
     from transformers import AutoConfig, BertForMaskedLM
 
-    from bertlab.models import LoadedModel, ModelSource, load_tokenizer, wheel_model_dir
+    from bertlab.modeling.registry import LoadedModel, ModelSource, load_tokenizer, wheel_model_dir
 
     tokenizer = load_tokenizer(tokenizer_name, "tokenize")
     config = AutoConfig.from_pretrained(str(wheel_model_dir()), vocab_size=len(tokenizer))
@@ -232,7 +232,7 @@ def heldout_accuracy(model_name: str, path: str, loaded=None, max_sequences: int
     positions for every model, fixed by `seed`), and the top-1 prediction is compared."""
     import torch
 
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     loaded = loaded or load_model(model_name, head="masked-lm", task="fill-mask")
     tok, model = loaded.tokenizer, loaded.model
@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list the misses (dev set only)")
     args = parser.parse_args()
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     rows = []
     models = [(name, None) for name in args.model or ["default"]]

@@ -3,7 +3,7 @@
     python benchmarks/explain.py [--limit N] [--model default-sentiment] [--json]
 
 For each dev sentence of at least 5 words (first N; default all 872 lines of dev.tsv): explain
-the predicted label (bertlab.explain, integrated gradients), then delete (a) the 3 words with the
+the predicted label (bertlab.inference.explain, integrated gradients), then delete (a) the 3 words with the
 largest attribution toward that label and (b) 3 words drawn at random (seeded per sentence), and
 classify both shortened sentences. A faithful explanation moves the predicted label's probability
 down more when its top words go than when random words go. Reported: the share of sentences where
@@ -53,9 +53,9 @@ def main(argv=None) -> int:
         print(f"skipped: {DATA} not found (the SST-2 dev set is not part of the project)")
         return 0
 
-    from bertlab.explain import explain
-    from bertlab.inference import label_names, predict_probs
-    from bertlab.models import load_model
+    from bertlab.inference.explain import explain
+    from bertlab.inference.classify import label_names, predict_probs
+    from bertlab.modeling.registry import load_model
 
     loaded = load_model(args.model, head="classification", task="classify")
     names = label_names(loaded.model)

@@ -58,7 +58,7 @@ def sst2_sentences(limit: int) -> list[str]:
 
 def load(name: str | None):
     from bertlab.errors import BadInput
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     try:
         return load_model(name, head="masked-lm"), ""
@@ -89,7 +89,7 @@ def main() -> int:
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
 
-    from bertlab.fill_mask import fill_mask
+    from bertlab.inference.fill_mask import fill_mask
 
     hf_logging.disable_progress_bar()
     if args.threads:

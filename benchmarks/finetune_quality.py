@@ -1,6 +1,6 @@
 """Fine-tuning quality on public sets: what the default model reaches with bertlab's engine.
 
-Each task fine-tunes the embedded default (or --model) with `bertlab.engine.train`, the same call
+Each task fine-tunes the embedded default (or --model) with `bertlab.training.engine.train`, the same call
 the CLI and the page make, and reports the validation/test figures the engine computes (through
 the project's own `evaluate` metric modules) with the steps and minutes it took.
 
@@ -71,7 +71,7 @@ def prepare(work: Path) -> None:
 
 def run_task(name: str, model: str, work: Path, quiet: bool) -> dict:
     from bertlab.config import FinetuneConfig, TrainConfig
-    from bertlab.engine import train
+    from bertlab.training.engine import train
 
     train_file, validation_file, settings = TASKS[name]
     settings = dict(settings)

@@ -5,7 +5,7 @@ hyperparameters, in one invocation; and the achieved FLOP/s against a matmul mea
 
 Contenders (each in its own process, all alive at once and taking turns one optimizer step at a
 time, so a load spike from other programs on a shared machine hits every contender alike):
-  * bertlab       -- bertlab.engine.train on a finetune config (dynamic padding + length grouping)
+  * bertlab       -- bertlab.training.engine.train on a finetune config (dynamic padding + length grouping)
   * trainer-dyn   -- Trainer with DataCollatorWithPadding (dynamic padding, random batches)
   * trainer-128   -- Trainer with every example padded to 128 tokens (run_glue's default)
   * trainer-group -- Trainer with dynamic padding and train_sampling_strategy="group_by_length"
@@ -192,8 +192,8 @@ class TokenCounter:
 
 def run_bertlab(args, train_rows, dev_rows, work: Path, baton: Baton) -> dict:
     from bertlab.config import FinetuneConfig, TrainConfig
-    from bertlab.engine import train
-    from bertlab.tasks import classification
+    from bertlab.training.engine import train
+    from bertlab.training.tasks import classification
 
     train_file, val_file = work / "train.tsv", work / "validation.tsv"
     for path, rows in ((train_file, train_rows), (val_file, dev_rows[:64])):
@@ -236,7 +236,7 @@ def run_trainer(args, train_rows, dev_rows, work: Path, variant: str, baton: Bat
                               default_data_collator)
     from transformers.trainer_utils import set_seed
 
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     set_seed(SEED)
     loaded = load_model("default", head="classification", task="finetune", allow_new_head=True, num_labels=2,

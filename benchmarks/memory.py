@@ -31,7 +31,7 @@ EXAMPLE = ROOT / "examples" / "data" / "sentiment_en.csv"
 BASELINE = """
 import sys
 sys.path.insert(0, {root!r})
-from bertlab.models import load_model
+from bertlab.modeling.registry import load_model
 loaded = load_model({model!r}, head="classification", task="finetune", allow_new_head=True, num_labels=2)
 print(sum(p.numel() for p in loaded.model.parameters()))
 """

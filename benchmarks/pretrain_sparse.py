@@ -4,7 +4,7 @@
 
 For each model (the `tiny` from-scratch preset, and the `default` encoder with a pre-training head)
 two copies start from the same weights, each with its own AdamW. On every batch both take one full
-step -- forward (bertlab.tasks.pretraining.pretraining_losses, sparse=True or False), backward,
+step -- forward (bertlab.training.tasks.pretraining.pretraining_losses, sparse=True or False), backward,
 optimizer step -- alternating which goes first, so load on a shared machine hits both alike.
 Sparse projects only the masked positions (~15%) through the vocabulary; dense projects every
 position, as transformers' BertForPreTraining does. Both use the default model's 30,522-token
@@ -35,8 +35,8 @@ def build_batches(tokenizer, corpus: list[str], n: int, batch_size: int, seq_len
     """n masked NSP batches, masked once with a fixed seed: both sides train on exactly these."""
     import torch
 
-    from bertlab.corpus import read_corpus
-    from bertlab.tasks.pretraining import MaskingCollator, build_examples, tokenize_documents
+    from bertlab.data.corpus import read_corpus
+    from bertlab.training.tasks.pretraining import MaskingCollator, build_examples, tokenize_documents
 
     docs = tokenize_documents(read_corpus(corpus), tokenizer, wwm=False)
     examples = build_examples(docs, tokenizer, seq_len, nsp=True, short_seq_prob=0.1, seed=0)
@@ -53,10 +53,10 @@ def make_model(name: str, tokenizer, seq_len: int):
 
     torch.manual_seed(0)
     if name == "default":
-        from bertlab.models import load_model
+        from bertlab.modeling.registry import load_model
 
         return load_model("default", head="pretraining", task="pretrain", allow_new_head=True).model
-    from bertlab.tasks.pretraining import preset_config
+    from bertlab.training.tasks.pretraining import preset_config
 
     config = preset_config(name, len(tokenizer), seq_len)
     config.pad_token_id = tokenizer.pad_token_id
@@ -66,7 +66,7 @@ def make_model(name: str, tokenizer, seq_len: int):
 def race(name: str, tokenizer, batches, warmup: int) -> dict:
     import torch
 
-    from bertlab.tasks.pretraining import pretraining_losses
+    from bertlab.training.tasks.pretraining import pretraining_losses
 
     base = make_model(name, tokenizer, batches[0]["input_ids"].shape[1])
     models = {"sparse": base, "dense": copy.deepcopy(base)}
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from bertlab.models import load_tokenizer
+    from bertlab.modeling.registry import load_tokenizer
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

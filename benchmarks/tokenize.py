@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     from transformers.models.bert.tokenization_bert import load_vocab
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
-    from bertlab import tokenization as T
+    from bertlab.data import tokenization as T
 
     transformers.logging.set_verbosity_error()  # corpus lines over 512 tokens are fine here
 

@@ -16,11 +16,11 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name == "train":
-        from .engine import train
+        from .training.engine import train
 
         return train
     if name in ("resolve", "load_model", "list_models"):
-        from . import models
+        from .modeling import registry
 
-        return getattr(models, name)
+        return getattr(registry, name)
     raise AttributeError(name)

@@ -62,7 +62,7 @@ class PublishError(BadInput):
 
 def _finished_run(run: str | Path) -> tuple[Path, dict[str, Any]]:
     """(run folder, run_config) of a run with a final model, or BadInput naming what is missing."""
-    from .run_folder import RunFolder
+    from .training.run_folder import RunFolder
 
     try:
         run_folder = RunFolder.find(run)
@@ -139,7 +139,7 @@ def _card(folder: Path, config: dict[str, Any]) -> str:
     text = _read(folder / "final" / "README.md")
     if card_body(text):
         return text
-    from .run_folder import RunFolder
+    from .training.run_folder import RunFolder
 
     results = RunFolder(folder).results()
     what = "Sentence classifier fine-tuned" if config.get("task") == "finetune" else "BERT pre-trained"
@@ -172,7 +172,7 @@ def _base_model_licence(config: dict[str, Any]) -> tuple[str, str]:
         return "none", "trained from scratch"
     name = config.get("model") or "default"
     try:
-        from .models import resolve
+        from .modeling.registry import resolve
 
         source = resolve(name, "pretrain" if config.get("task") == "pretrain" else "finetune")
     except Exception:  # offline hub id, deleted folder: the licence is simply not known here
@@ -229,7 +229,7 @@ def _labeled_validation(config: dict[str, Any]):
     """The run's validation examples, read again as the run read them (the fine-tuning task's own
     loader: the same file, columns, row cap, fraction and seed give the same stratified split)."""
     from .config import TrainConfig
-    from .tasks.classification import load_finetune_data
+    from .training.tasks.classification import load_finetune_data
 
     return load_finetune_data(TrainConfig.from_dict(config))[1]
 
@@ -261,7 +261,7 @@ def _classification_examples(folder: Path, config: dict[str, Any], pair: bool) -
         where = "the run's validation data"
     except (BadInput, OSError, ValueError):
         # The data file moved or is gone: the validation rows the run kept in eval_latest.json.
-        from .run_folder import RunFolder
+        from .training.run_folder import RunFolder
 
         details = RunFolder(folder).eval_details()
         rows = [(str(e.get("text", "")), e.get("pair") if pair else None, str(e.get("label", "")))
@@ -281,7 +281,7 @@ def _corpus_sentences(paths: list[str], limit_bytes: int = 1 << 20) -> list[str]
     """Sentences from the start of the corpus (the first MB of each file). The run's held-out
     examples are a random draw of packed segment pairs, not readable sentences, so the page shows
     corpus sentences as written instead."""
-    from .corpus import decode_bytes, split_sentences
+    from .data.corpus import decode_bytes, split_sentences
 
     sentences: list[str] = []
     for path in paths:
@@ -357,7 +357,7 @@ def _examples_file(path: str, task: str, pair: bool, mask_token: str) -> list[li
             raise DataError(f"cannot read it as UTF-8 text ({exc})", path=path) from None
         rows = [(l.split("\t", 1) + [""])[:2] if pair else [l] for l in lines]
     else:
-        from .labeled_data import read_texts
+        from .data.labeled import read_texts
 
         texts, pairs = read_texts(path, "", "" if pair else "-")
         rows = [[t, pairs[i] if pairs else ""] if pair else [t] for i, t in enumerate(texts) if t.strip()]
@@ -571,7 +571,7 @@ def push_to_hub(folder: str | Path, name: str, token: str | None = None, api=Non
     if api is None:
         from huggingface_hub import HfApi
 
-        from .models import hub_reachable
+        from .modeling.registry import hub_reachable
 
         if not hub_reachable():  # a closed network can hang DNS; the probe answers in 2 s
             raise PublishError("cannot publish: the Hugging Face hub is out of reach (offline)")

@@ -2,7 +2,7 @@
 
 The UI layer (app.py, bertlab/ui/) calls only this object. It imports the model code lazily (so
 building the page does not import torch), keeps a bounded LRU of loaded models, and starts
-training runs in worker processes through bertlab.runs; it never trains in the web process.
+training runs in worker processes through bertlab.training.runs; it never trains in the web process.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 # Also for the page (which imports nothing else of the backend): the model name that means "the
 # default for the text's language", and where runs live (to keep server folders out of messages).
 # Neither module imports torch.
-from .models import AUTO
-from .run_folder import runs_root
+from .modeling.registry import AUTO
+from .training.run_folder import runs_root
 # The torch-free renderers and constants of the views the page shows (attention maps, explanations,
 # the comparison's chart slots), so the page needs no other door into the backend.
-from .attention import enlarged_html, thumbnail  # noqa: F401
-from .compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS  # noqa: F401
-from .explain import heat_strip_html  # noqa: F401
+from .inference.attention import enlarged_html, thumbnail  # noqa: F401
+from .training.compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS  # noqa: F401
+from .inference.explain import heat_strip_html  # noqa: F401
 
 # How many runs' events the service keeps read (for pages polling them): each is parsed once.
 EVENT_READERS = 32
@@ -103,10 +103,10 @@ class Service:
     # ---------------------------------------------------------------- models
 
     def model(self, name: str | None, head: str, task: str):
-        """A loaded model (bertlab.models.LoadedModel), from the LRU or loaded now."""
-        from . import models
+        """A loaded model (bertlab.modeling.registry.LoadedModel), from the LRU or loaded now."""
+        from .modeling import registry
 
-        source = models.resolve(name, task)
+        source = registry.resolve(name, task)
         key = (source.name if source.kind == "default" else source.path, head)
         with self._lock:
             if key in self._models:
@@ -119,7 +119,7 @@ class Service:
                     return self._models[key]
             _import_transformers_once()
             with _MODEL_LOADING:
-                loaded = models.load_model(name, head=head, task=task)
+                loaded = registry.load_model(name, head=head, task=task)
             with self._lock:
                 self._models[key] = loaded
                 while len(self._models) > self.max_models:
@@ -127,16 +127,16 @@ class Service:
             return loaded
 
     def tokenizer(self, name: str | None, task: str = "tokenize"):
-        from . import models
+        from .modeling import registry
 
-        source = models.resolve(name, task)
+        source = registry.resolve(name, task)
         key = (source.name if source.kind == "default" else source.path, "tokenizer")
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
         _import_transformers_once()
-        tok = models.load_tokenizer(name, task)
+        tok = registry.load_tokenizer(name, task)
         with self._lock:
             self._models[key] = tok
             while len(self._models) > self.max_models:
@@ -144,9 +144,9 @@ class Service:
         return tok
 
     def list_models(self, task: str | None = None) -> list[dict[str, Any]]:
-        from . import models
+        from .modeling import registry
 
-        return models.list_models(task)
+        return registry.list_models(task)
 
     def model_choices(self, task: str) -> list[str]:
         return [row["name"] for row in self.list_models(task)]
@@ -156,32 +156,32 @@ class Service:
         folder by themselves: every open page asks every few seconds. Listing reads weight headers,
         so it is redone only when the signature (the runs folder's finished models and the hub
         cache's folders, by name and time) has changed since the last call."""
-        from . import models
+        from .modeling import registry
 
-        signature = _models_signature(models.runs_root())
+        signature = _models_signature(registry.runs_root())
         with self._lock:
             cached = getattr(self, "_model_lists", None)
             if cached and cached[0] == signature and set(tasks) <= set(cached[1]):
                 return cached
-        rows = models.list_models()
-        lists = {task: [r["name"] for r in rows if models.usable_for(r, task)] for task in tasks}
+        rows = registry.list_models()
+        lists = {task: [r["name"] for r in rows if registry.usable_for(r, task)] for task in tasks}
         with self._lock:
             self._model_lists = (signature, lists)
         return signature, lists
 
     def describe(self, name: str | None, task: str = "fill-mask") -> dict[str, Any]:
-        from . import models
+        from .modeling import registry
 
         self.check_model(name, task)  # in a demo: no probing of server paths through descriptions
-        return models.describe(name, task).to_dict()
+        return registry.describe(name, task).to_dict()
 
     # ---------------------------------------------------------------- inference
 
     def fill_mask(self, text: str, model: str | None = None, **kwargs) -> dict[str, Any]:
         """No model (or "auto"): the default for the text's language; the answer's "model" says
         which one answered, and a model that cannot read Chinese text adds a hint naming one that can."""
-        from .fill_mask import fill_mask
-        from .models import default_for, with_language_hint
+        from .inference.fill_mask import fill_mask
+        from .modeling.registry import default_for, with_language_hint
 
         self.check_text(text)
         self.check_model(model, "fill-mask")
@@ -189,8 +189,8 @@ class Service:
         return with_language_hint(fill_mask(text, loaded, **kwargs), loaded.tokenizer, text, "fill-mask")
 
     def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
-        from .inference import classify
-        from .models import default_for, with_language_hint
+        from .inference.classify import classify
+        from .modeling.registry import default_for, with_language_hint
 
         self.check_text(text, pair)
         self.check_model(model, "classify")
@@ -199,10 +199,10 @@ class Service:
 
     def attention(self, text: str, pair: str | None = None, model: str | None = None,
                   task: str = "fill-mask") -> dict[str, Any]:
-        """Every layer's and head's attention on the text (bertlab.attention), with the model the
+        """Every layer's and head's attention on the text (bertlab.inference.attention), with the model the
         task would answer with (a masked-LM for fill-mask, a classifier for classify)."""
-        from .attention import attention_maps
-        from .models import default_for
+        from .inference.attention import attention_maps
+        from .modeling.registry import default_for
 
         self.check_text(text, pair)
         self.check_model(model, task)
@@ -212,9 +212,9 @@ class Service:
 
     def explain(self, text: str, pair: str | None = None, model: str | None = None,
                 target: str | None = None) -> dict[str, Any]:
-        """Which words made the classifier's answer (bertlab.explain: integrated gradients)."""
-        from .explain import explain
-        from .models import default_for
+        """Which words made the classifier's answer (bertlab.inference.explain: integrated gradients)."""
+        from .inference.explain import explain
+        from .modeling.registry import default_for
 
         self.check_text(text, pair)
         self.check_model(model, "classify")
@@ -225,9 +225,9 @@ class Service:
                       text_pair_column: str = "-", output: str | None = None) -> dict[str, Any]:
         """Every row of a file classified; no model (or "auto") picks the default for the language of
         the file's texts."""
-        from .inference import classify_table
-        from .labeled_data import read_to_classify
-        from .models import default_for
+        from .inference.classify import classify_table
+        from .data.labeled import read_to_classify
+        from .modeling.registry import default_for
 
         self.check_model(model, "classify")
         found = read_to_classify(path, text_column, text_pair_column)
@@ -235,7 +235,7 @@ class Service:
         return classify_table(found, self.model(name, "classification", "classify"), output)
 
     def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
-        from .tokenization import tokenize_view
+        from .data.tokenization import tokenize_view
 
         self.check_text(text, pair)
         self.check_model(model, "tokenize")
@@ -287,9 +287,9 @@ class Service:
         """Make the run folder, copy into it the files of `config` that are in `uploads` (the page's
         upload cache: data/train, data/validation, data/corpusN, data/accelerate), and launch the
         worker; returns the run folder. On any failure the folder is removed again."""
-        from . import runs
-        from .launch import check_accelerate_config
-        from .run_folder import RunFolder
+        from .training import runs
+        from .training.launch import check_accelerate_config
+        from .training.run_folder import RunFolder
 
         self._refuse_training_in_demo()
         if config.accelerate_config:
@@ -310,11 +310,11 @@ class Service:
             raise
 
     def check_finetune_data(self, config) -> dict[str, Any]:
-        """The fine-tuning data read as the run would read it (bertlab.tasks.classification), before
+        """The fine-tuning data read as the run would read it (bertlab.training.tasks.classification), before
         any run folder exists: a file that cannot train raises BadInput/DataError naming the file,
         row and column, so Start refuses it instead of creating a run that fails at once. Returns
         the sizes, labels and small-data notes for the page."""
-        from .tasks.classification import load_finetune_data, small_data_notes
+        from .training.tasks.classification import load_finetune_data, small_data_notes
 
         self._refuse_training_in_demo()
         train, validation = load_finetune_data(config)
@@ -322,28 +322,28 @@ class Service:
                 "labels": train.label_names, "notes": small_data_notes(config, len(train), len(validation))}
 
     def check_corpus(self, paths: list[str]) -> None:
-        """Every corpus file readable as text, before any run folder exists (bertlab.corpus)."""
-        from .corpus import check_corpus_files
+        """Every corpus file readable as text, before any run folder exists (bertlab.data.corpus)."""
+        from .data.corpus import check_corpus_files
 
         self._refuse_training_in_demo()
         check_corpus_files(paths)
 
     def compare_runs(self, run_ids: list[str], x: str = "step") -> dict[str, Any]:
-        """Runs side by side (bertlab.compare): curves per run, differing settings, final figures."""
-        from .compare import compare_runs
+        """Runs side by side (bertlab.training.compare): curves per run, differing settings, final figures."""
+        from .training.compare import compare_runs
 
         return compare_runs([self._run_folder(r) for r in run_ids or []], x=x)
 
     def list_runs(self) -> list[dict[str, Any]]:
-        from . import runs
+        from .training import runs
 
         return runs.list_runs()
 
     def run_state(self, run: str, tail: int = 2000) -> dict[str, Any]:
         """Everything a page shows of a run. The events are read incrementally: the service keeps a
         reader per watched run, so a poll parses only what the engine appended since the last one."""
-        from . import runs
-        from .run_folder import RunFolder
+        from .training import runs
+        from .training.run_folder import RunFolder
 
         folder = self._run_folder(run)
         with self._lock:
@@ -358,28 +358,28 @@ class Service:
 
     def resume_run(self, run: str) -> str:
         from .errors import BadInput
-        from . import runs
+        from .training import runs
 
         if self.demo:
             raise BadInput("training is switched off in this public demo")
         return runs.resume_run(self._run_folder(run))
 
     def preview_labeled(self, path: str, n: int = 8) -> dict[str, Any]:
-        """First rows and the detected columns of a labeled file (see bertlab.labeled_data.preview)."""
-        from .labeled_data import preview
+        """First rows and the detected columns of a labeled file (see bertlab.data.labeled.preview)."""
+        from .data.labeled import preview
 
         return preview(path, n=n)
 
     def preview_pretraining(self, config) -> dict[str, Any]:
         """A sample batch: which tokens became [MASK] / random / kept, and NSP pairs with labels."""
-        from .tasks.pretraining import preview_batch
+        from .training.tasks.pretraining import preview_batch
 
         self._refuse_training_in_demo()  # it reads corpus files and models named by the request
         return preview_batch(config)
 
     def estimate(self, config) -> dict[str, Any]:
         """Pre-flight estimate of time and memory for a run on this machine."""
-        from .estimate import estimate_run
+        from .training.estimate import estimate_run
 
         self._refuse_training_in_demo()
         return estimate_run(config)
@@ -392,23 +392,23 @@ class Service:
 
     def example_files(self) -> dict[str, str]:
         """Example data shipped in examples/: name -> path."""
-        from .examples import example_files
+        from .data.examples import example_files
 
         return example_files()
 
     def model_zip(self, run: str) -> str:
         """A zip of a finished run's final/ folder, for download; returns its path."""
-        from . import runs
+        from .training import runs
 
         return runs.zip_final(self._run_folder(run))
 
     def stop_run(self, run: str) -> None:
-        from . import runs
+        from .training import runs
 
         runs.request_stop(self._run_folder(run))
 
     def delete_run(self, run: str) -> None:
-        from . import runs
+        from .training import runs
 
         runs.delete_run(self._run_folder(run))
 

@@ -255,7 +255,7 @@ def main(argv=None) -> int:
     os.environ["BERTLAB_RUNS"] = args.runs_dir or str(scratch / "runs")  # before bertlab reads it
     Path(os.environ["BERTLAB_RUNS"]).mkdir(parents=True, exist_ok=True)
 
-    from bertlab import models
+    from bertlab.modeling import registry as models
 
     mlm_model, ft_model = args.mlm_model, args.finetune_model
     if args.quick or not (mlm_model or models.default_mlm_overlay()):
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
                     page.reload()  # the runs tab lists runs on load
                     runs(page, out, run)
                 if "compare" in args.only:
-                    from bertlab import runs as run_folders
+                    from bertlab.training import runs as run_folders
 
                     finished = [r["run"] for r in sorted(run_folders.list_runs(), key=lambda r: r.get("created") or 0,
                                                          reverse=True)
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
                 browser.close()
     finally:
         demo.close()
-        from bertlab import runs as run_folders
+        from bertlab.training import runs as run_folders
 
         for row in run_folders.list_runs():
             if row.get("state") in ("queued", "running"):

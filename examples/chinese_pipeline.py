@@ -22,7 +22,7 @@ The data sets come from ../shared/data (see SOURCES.md there) and are never copi
 project: the slices and the JSONL conversions live in the work folder (default runs/chinese-pipeline).
 Without the data the script says so and exits 0.
 
-Library use: everything here is bertlab's own engine (`bertlab.engine.train` with a `TrainConfig`),
+Library use: everything here is bertlab's own engine (`bertlab.training.engine.train` with a `TrainConfig`),
 the same code path as `python -m bertlab pretrain/finetune`. The pre-training step uses the Python API
 because the CLI does not yet accept a tokenizer-only folder together with --preset.
 """
@@ -187,7 +187,7 @@ def build_vocabulary(corpus_files: list[str | Path], out_dir: str | Path, vocab_
     save it as a fast tokenizer in `out_dir`. `alphabet` is fed to the trainer as extra text, so
     each of its characters gets a token (and a `##` continuation for letters and digits) even when
     the corpus never writes it."""
-    from bertlab.tokenization import train_wordpiece
+    from bertlab.data.tokenization import train_wordpiece
 
     def texts():
         for file in corpus_files:
@@ -206,7 +206,7 @@ def build_vocabulary(corpus_files: list[str | Path], out_dir: str | Path, vocab_
 
 def vocabulary_stats(tokenizer, texts: list[str]) -> dict[str, Any]:
     """Size, how many entries are single CJK characters, and the [UNK] rate on `texts` (per token)."""
-    from bertlab.tokenization import is_cjk_char
+    from bertlab.data.tokenization import is_cjk_char
 
     vocab = tokenizer.get_vocab()
     unk = tokenizer.unk_token_id
@@ -239,7 +239,7 @@ def pretrain(tokenizer_dir: str | Path, corpus_files: list[str | Path], out: str
     With `resume=True` the run in `out` continues from its last checkpoint; `max_steps` and
     `max_minutes` are the new limits (the other settings are the run's own)."""
     from bertlab.config import PretrainConfig, TrainConfig
-    from bertlab.engine import train
+    from bertlab.training.engine import train
 
     out = Path(out)
     if resume:
@@ -264,7 +264,7 @@ def finetune(model: str | Path, train_file: str | Path, dev_file: str | Path, ou
     """Fine-tune `model` (any name bertlab resolves: a run's final/, a folder) for classification
     on `train_file`, evaluated on `dev_file` after every epoch; results include eval_accuracy."""
     from bertlab.config import FinetuneConfig, TrainConfig
-    from bertlab.engine import train
+    from bertlab.training.engine import train
 
     out = Path(out)
     _fresh_run_folder(out)
@@ -294,7 +294,7 @@ def random_init_copy(model_dir: str | Path, out_dir: str | Path, seed: int = 0) 
 def mlm_curve(run_dir: str | Path) -> list[dict[str, Any]]:
     """MLM accuracy against training time, from a pre-training run's events.jsonl: one row per
     evaluation (held-out examples, fixed masks) with the training accuracy logged nearest before it."""
-    from bertlab.runs import read_events
+    from bertlab.training.runs import read_events
 
     rows, last_train = [], None
     for e in read_events(Path(run_dir)):
@@ -325,9 +325,9 @@ def evaluate_classifier(model_dir: str | Path, dev_file: str | Path) -> dict[str
     own evaluation did."""
     import numpy as np
 
-    from bertlab.inference import label_names, predict_probs
-    from bertlab.metrics import classification_metrics
-    from bertlab.models import load_model
+    from bertlab.inference.classify import label_names, predict_probs
+    from bertlab.training.metrics import classification_metrics
+    from bertlab.modeling.registry import load_model
 
     loaded = load_model(str(model_dir), head="classification", task="classify")
     rows = [json.loads(line) for line in Path(dev_file).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -342,8 +342,8 @@ def evaluate_classifier(model_dir: str | Path, dev_file: str | Path) -> dict[str
 
 def classify_samples(model_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:
     """Label and probability of each text, read as the model was fine-tuned (see evaluate_classifier)."""
-    from bertlab.inference import label_names, predict_probs
-    from bertlab.models import load_model
+    from bertlab.inference.classify import label_names, predict_probs
+    from bertlab.modeling.registry import load_model
 
     loaded = load_model(str(model_dir), head="classification", task="classify")
     names = label_names(loaded.model)
@@ -352,8 +352,8 @@ def classify_samples(model_dir: str | Path, texts: list[str]) -> list[dict[str, 
 
 
 def fill_mask_samples(model_dir: str | Path, texts: list[str], top_k: int = 5) -> list[dict[str, Any]]:
-    from bertlab.fill_mask import fill_mask
-    from bertlab.models import load_model
+    from bertlab.inference.fill_mask import fill_mask
+    from bertlab.modeling.registry import load_model
 
     loaded = load_model(str(model_dir), head="masked-lm", task="fill-mask")
     out = []
@@ -413,7 +413,7 @@ def run_pipeline(paths: dict[str, Path], work: Path, sizes: Sizes, *, vocab: str
         tokenizer = AutoTokenizer.from_pretrained(tok_dir)
         model_ref = str(tok_dir)
     else:
-        from bertlab.models import load_tokenizer
+        from bertlab.modeling.registry import load_tokenizer
 
         tokenizer, model_ref = load_tokenizer(vocab, "tokenize"), vocab
     report["vocabulary"] = vocabulary_stats(tokenizer, dev_texts)
@@ -499,7 +499,7 @@ def main(argv=None) -> int:
     import transformers
 
     from bertlab.errors import BadInput, DataError
-    from bertlab.models import runs_root
+    from bertlab.modeling.registry import runs_root
 
     transformers.logging.set_verbosity_error()  # long-review length notices are expected noise here
     if args.threads:

@@ -1,6 +1,6 @@
 """Ship a finished run as one of bertlab's offline defaults: only the changed weights (int8
 differences, fp16 heads), laid over the embedded encoder when the default is loaded (see
-bertlab/overlay.py).
+bertlab/modeling/overlay.py).
 
     python examples/export_default.py --run /root/bertlab-runs/default-sentiment --name default-sentiment \
         --head classification --card examples/default_sentiment/CARD.md
@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bertlab.overlay import export_overlay  # noqa: E402
-from bertlab.runs import atomic_write_json, read_json  # noqa: E402
+from bertlab.modeling.overlay import export_overlay  # noqa: E402
+from bertlab.training.runs import atomic_write_json, read_json  # noqa: E402
 
 
 def main():

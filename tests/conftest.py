@@ -103,7 +103,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 def finished_run(root: Path, name: str, head: str) -> Path:
     """A finished run whose final/ holds a tiny model with `head`: how a trained model appears."""
-    from bertlab import runs
+    from bertlab.training import runs
     from bertlab.config import TrainConfig
 
     folder = root / name

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import app  # noqa: E402
 from conftest import finished_run  # noqa: E402
 
-from bertlab import runs  # noqa: E402
+from bertlab.training import runs  # noqa: E402
 from bertlab.config import FinetuneConfig, TrainConfig  # noqa: E402
 from bertlab.errors import BadInput  # noqa: E402
 

@@ -87,7 +87,7 @@ def lab(browser, tmp_path_factory):
 
 def _stop_all_runs(timeout: float = 30.0) -> None:
     """Never leave a worker training after the tests: ask every run to stop and wait."""
-    from bertlab import runs
+    from bertlab.training import runs
 
     for row in runs.list_runs():
         if row.get("state") in ("queued", "running"):
@@ -224,7 +224,7 @@ def ink_mask(png: bytes, dark: int = 110):
 
 
 def test_fill_mask_shows_the_predictions_chart(page, lab):
-    from bertlab import models
+    from bertlab.modeling import registry as models
 
     # The English default gets a masked-LM head from bertlab/assets/default-mlm when that is
     # shipped; until then a tiny random masked-LM folder stands in (typed in, like any folder).
@@ -445,7 +445,7 @@ def test_token_boxes_wrap_to_the_last_token(page):
 
 
 def _write_run(root: Path, run_id: str, task: str, events: list[dict]) -> None:
-    from bertlab import runs
+    from bertlab.training import runs
 
     folder = root / run_id
     folder.mkdir(parents=True)

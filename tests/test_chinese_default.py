@@ -5,14 +5,13 @@ when an English model is given Chinese text."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from bertlab import models
+from bertlab.modeling import registry as models
 from bertlab.service import Service
 
-ASSETS = Path(models.__file__).resolve().parent / "assets"
+ASSETS = models.ASSETS
 
 
 @pytest.fixture(scope="module")

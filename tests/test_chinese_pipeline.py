@@ -120,7 +120,7 @@ def test_vocabulary_is_per_character_and_covers_half_width_text(pipeline):
 
 
 def cp_is_cjk(ch: str) -> bool:
-    from bertlab.tokenization import is_cjk_char
+    from bertlab.data.tokenization import is_cjk_char
 
     return is_cjk_char(ch)
 
@@ -151,7 +151,7 @@ def test_pretraining_from_scratch_with_whole_word_masking_learns(pipeline):
 
 
 def test_fine_tuned_model_loads_and_classifies(pipeline):
-    from bertlab.models import load_model
+    from bertlab.modeling.registry import load_model
 
     report, work = pipeline
     loaded = load_model(str(work / "finetune" / "final"), head="classification", task="classify")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from bertlab import models
+from bertlab.modeling import registry as models
 from bertlab.service import Service
 
-ASSETS = Path(models.__file__).resolve().parent / "assets"
+ASSETS = models.ASSETS
 LIMIT = 15 * 1024 * 1024
 # default-chinese brings a whole new vocabulary (25.7k embedding rows) besides its retrained body.
 LIMITS = {"default-chinese": 25 * 1024 * 1024}

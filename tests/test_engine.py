@@ -9,10 +9,10 @@ import random
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.config import TrainConfig
-from bertlab.engine import TrainingFailed, train
-from bertlab.tasks.base import Task
+from bertlab.training.engine import TrainingFailed, train
+from bertlab.training.tasks.base import Task
 
 POSITIVE = "good great love fun happy".split()
 NEGATIVE = "bad awful hate boring sad".split()
@@ -79,7 +79,7 @@ def toy_config(out, **kw) -> TrainConfig:
 
 
 def run_toy(config, model_dir, resume=False, **task_kw):
-    from bertlab.engine import make_accelerator
+    from bertlab.training.engine import make_accelerator
 
     # The engine builds its own accelerator; the task only needs one for gather_for_metrics.
     task = ToyClassification(config, make_accelerator(config), model_dir, **task_kw)
@@ -134,7 +134,7 @@ def test_resume_after_stop_matches_uninterrupted_run(tmp_path, make_tiny_model):
                 (part / "STOP").write_text("1")
             return super().training_step(model, batch)
 
-    from bertlab.engine import make_accelerator
+    from bertlab.training.engine import make_accelerator
 
     train(config, task=StopAfter(config, make_accelerator(config), model_dir), show_progress=False)
     status = runs.read_status(part)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.config import FinetuneConfig, TrainConfig
 from bertlab.errors import BadInput
 from bertlab.service import Service
@@ -142,7 +142,7 @@ def test_killed_worker_is_interrupted_then_resumes_from_last_complete_checkpoint
 def test_resume_skips_a_damaged_checkpoint_and_keeps_the_events_before_it(make_tiny_model, tmp_path, damage):
     """A checkpoint cut short (full disk, killed copy) or with a garbage trainer_state.json is not
     resumed from: the run falls back to the newest intact checkpoint, says so, and keeps its events."""
-    from bertlab.engine import train
+    from bertlab.training.engine import train
 
     data = write_labeled_csv(tmp_path / "train.csv")
     config = finetune_config(make_tiny_model("classification"), data, max_steps=8, save_every=4)

@@ -13,8 +13,8 @@ import torch
 
 from bertlab import cli
 from bertlab.errors import BadInput
-from bertlab.fill_mask import MAX_MASKS, fill_mask
-from bertlab.models import load_model
+from bertlab.inference.fill_mask import MAX_MASKS, fill_mask
+from bertlab.modeling.registry import load_model
 
 
 def _usable(folder: Path) -> Path:
@@ -253,7 +253,7 @@ def test_chinese_text_says_mask_is_one_character(loaded):
 def test_chinese_model_says_mask_is_one_character_even_for_latin_text(tmp_path):
     from transformers import BertConfig, BertForMaskedLM, BertTokenizer
 
-    from bertlab.models import LoadedModel
+    from bertlab.modeling.registry import LoadedModel
 
     # A vocabulary made mostly of single CJK characters, like bert-base-chinese's.
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"] + list("我爱北京天安门中国的人很好是在有")
@@ -312,7 +312,7 @@ def test_cli_plain_table(mlm_dir, capsys):
 
 
 def test_cli_input_file_loads_once_and_keeps_order(mlm_dir, tmp_path, capsys, monkeypatch):
-    import bertlab.models as models
+    import bertlab.modeling.registry as models
 
     calls = []
     real = models.load_model

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.cli import main
 
 POS = "good great love fun happy".split()
@@ -125,7 +125,7 @@ def test_bad_inputs_exit_2_with_the_file_named(tmp_path, make_tiny_model, capsys
 
 def test_preflight_estimate_scales_with_the_work(tmp_path, make_tiny_model):
     from bertlab.config import FinetuneConfig, TrainConfig
-    from bertlab.estimate import estimate_run
+    from bertlab.training.estimate import estimate_run
 
     data = write_fixture(tmp_path / "train.csv", n=200)
     model = str(make_tiny_model("base"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.ui import common
 from conftest import finished_run, write_labeled_csv
 from test_ui_training import NoWorkerService, _finetune_form, _launch, _value
@@ -107,7 +107,7 @@ def test_small_data_is_warned_about_at_start(runs_dir, tmp_path, make_tiny_model
 
 def test_small_data_notes_follow_the_settings():
     from bertlab.config import TrainConfig
-    from bertlab.tasks.classification import small_data_notes
+    from bertlab.training.tasks.classification import small_data_notes
 
     config = TrainConfig(task="finetune", epochs=3, batch_size=16)
     assert small_data_notes(config, 5000, 500) == []  # enough of both
@@ -223,7 +223,7 @@ def test_runs_side_by_side_curves_differences_and_finals(runs_dir, capsys):
     upload folder but has the same name): the curves per run by step and by time, exactly one
     differing setting, and each run's final figures."""
     from bertlab.cli import main
-    from bertlab.compare import compare_runs
+    from bertlab.training.compare import compare_runs
 
     a = _run_for_comparison(runs_dir, "20260101-000000-finetune-aaaa", "finetune", 1e-4,
                             [{"type": "train", "step": 10, "loss": 0.6, "elapsed_s": 30},

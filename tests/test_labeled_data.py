@@ -1,5 +1,6 @@
-"""bertlab.labeled_data: reading uploaded labeled files, refusing bad ones with a message that says
-where, column detection on the shipped example data, the stratified split, and safe CSV output."""
+"""bertlab.data.table and bertlab.data.labeled: reading uploaded labeled files, refusing bad ones
+with a message that says where, column detection on the shipped example data, the stratified
+split, and safe CSV output."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bertlab.errors import DataError
-from bertlab.labeled_data import (LabeledData, check_validation_labels, detect_columns, label_names,
-                                  load_labeled, preview, read_table, read_texts, stratified_split,
-                                  write_predictions_csv)
+from bertlab.data.labeled import (LabeledData, check_validation_labels, detect_columns, label_names,
+                                  load_labeled, preview, read_texts, stratified_split, write_predictions_csv)
+from bertlab.data.table import read_table
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.errors import BadInput
-from bertlab.launch import check_accelerate_config
+from bertlab.training.launch import check_accelerate_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import write_labeled_csv  # noqa: E402

@@ -1,4 +1,4 @@
-"""bertlab.metrics and the evaluate metric modules in bertlab/metric_modules.
+"""bertlab.training.metrics and the evaluate metric modules in bertlab/training/metric_modules.
 
 Expected values are worked out by hand in the comments; scikit-learn (a test-only dependency here)
 cross-checks the same functions on random data.
@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from bertlab import metrics
-from bertlab.metric_modules import NAMES, _core, path as module_path
+from bertlab.training import metrics
+from bertlab.training.metric_modules import NAMES, _core, path as module_path
 
 # ----------------------------------------------------------------------------- hand-checked cases
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import models, runs
+from bertlab.modeling import registry as models
+from bertlab.training import runs
 from bertlab.cli import main
 from bertlab.errors import ModelNotFound
 

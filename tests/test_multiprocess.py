@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -157,8 +157,8 @@ def test_pretrain_on_two_processes_learns_like_one_process(fixtures, monkeypatch
     import torch
     from transformers import AutoTokenizer, BertForPreTraining
 
-    from bertlab.corpus import read_corpus
-    from bertlab.tasks.pretraining import MaskingCollator, build_examples, pretraining_losses, tokenize_documents
+    from bertlab.data.corpus import read_corpus
+    from bertlab.training.tasks.pretraining import MaskingCollator, build_examples, pretraining_losses, tokenize_documents
 
     f = fixtures
     common = ["pretrain", "--config", str(f["root"] / "pretrain.json"), "--corpus", str(f["corpus"]),

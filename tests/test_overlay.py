@@ -8,8 +8,8 @@ import json
 import torch
 from safetensors import safe_open
 
-from bertlab.models import wheel_model_dir
-from bertlab.overlay import export_overlay, lay_over
+from bertlab.modeling.registry import wheel_model_dir
+from bertlab.modeling.overlay import export_overlay, lay_over
 
 
 def test_overlay_stores_int8_changes_and_single_rows_and_gives_the_model_back(tmp_path):
@@ -54,7 +54,7 @@ def test_a_new_vocabulary_ships_as_int8_values_and_other_heads_take_only_the_bod
     """A matrix the base has no counterpart for (a new vocabulary's embeddings) is stored as int8
     values with a scale per row; laying the overlay over a model with another head takes the
     encoder's tensors and leaves the overlay's own head out."""
-    from bertlab.overlay import decode_changes, encode_changes
+    from bertlab.modeling.overlay import decode_changes, encode_changes
 
     torch.manual_seed(0)
     new_rows = torch.randn(3000, 64)  # e.g. embeddings for a new 3,000-token vocabulary

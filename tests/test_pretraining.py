@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.config import PretrainConfig, TrainConfig
-from bertlab.corpus import read_documents, split_sentences
-from bertlab.engine import train
+from bertlab.data.corpus import read_documents, split_sentences
+from bertlab.training.engine import train
 from bertlab.errors import DataError
-from bertlab.tasks.pretraining import MaskingCollator, build_examples, pretraining_losses, tokenize_documents
-from bertlab.toydata import chinese_corpus, english_corpus
+from bertlab.training.tasks.pretraining import MaskingCollator, build_examples, pretraining_losses, tokenize_documents
+from bertlab.data.toydata import chinese_corpus, english_corpus
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_masking_proportions_hold_statistically(make_tiny_model):
 
 
 def test_nsp_pairs_are_half_random_and_well_formed(tmp_path):
-    from bertlab.tokenization import train_wordpiece
+    from bertlab.data.tokenization import train_wordpiece
 
     # A vocabulary trained on the corpus, so sentences are ~10 tokens as in real text.
     tok = train_wordpiece(None, 600, True, str(tmp_path / "tok"), texts=english_corpus(150, seed=5).splitlines())
@@ -246,7 +246,7 @@ def test_vocabulary_transfer_keeps_the_body_and_learns_the_new_vocabulary(tmp_pa
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from bertlab.cli import main
-    from bertlab.tokenization import chinese_tokenizer
+    from bertlab.data.tokenization import chinese_tokenizer
 
     start = make_tiny_model("masked-lm")
     corpus = tmp_path / "zh.txt"
@@ -274,8 +274,8 @@ def test_transfer_vocabulary_keeps_shared_rows_and_sets_the_frequency_prior(make
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from bertlab.tokenization import chinese_tokenizer
-    from bertlab.vocab_transfer import transfer_vocabulary
+    from bertlab.data.tokenization import chinese_tokenizer
+    from bertlab.modeling.vocab_transfer import transfer_vocabulary
 
     folder = make_tiny_model("masked-lm")
     model = AutoModelForMaskedLM.from_pretrained(str(folder))
@@ -303,7 +303,7 @@ def test_checkpoints_from_before_the_training_wrapper_still_load(make_tiny_model
     import torch
     from transformers import AutoModelForPreTraining
 
-    from bertlab.tasks.pretraining import training_wrapper
+    from bertlab.training.tasks.pretraining import training_wrapper
 
     old = AutoModelForPreTraining.from_pretrained(str(make_tiny_model("pretraining")))
     saved = {k: v.clone() + 1.0 for k, v in old.state_dict().items()}  # the "checkpoint", changed

@@ -23,7 +23,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bertlab import publish, runs
+from bertlab import publish
+from bertlab.training import runs
 from bertlab.cli import main
 from bertlab.config import FinetuneConfig, PretrainConfig, TrainConfig
 from bertlab.errors import BadInput
@@ -48,8 +49,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A runs folder with a finished tiny fine-tuning run and a finished tiny pre-training run."""
-    from bertlab.engine import train
-    from bertlab.toydata import english_corpus
+    from bertlab.training.engine import train
+    from bertlab.data.toydata import english_corpus
 
     root = tmp_path_factory.mktemp("publish")
     with pytest.MonkeyPatch.context() as mp:
@@ -347,7 +348,7 @@ def test_chinese_default_tokenizer_survives_the_round_trip(tmp_path):
     demo loads it with plain AutoTokenizer and must split text exactly as bertlab does."""
     from transformers import AutoTokenizer
 
-    from bertlab.models import load_tokenizer
+    from bertlab.modeling.registry import load_tokenizer
 
     ours = load_tokenizer("default-chinese", "tokenize")
     ours.save_pretrained(tmp_path / "final")

@@ -1,4 +1,4 @@
-"""The run folder (bertlab.run_folder): events read incrementally by byte offset, uploads staged by
+"""The run folder (bertlab.training.run_folder): events read incrementally by byte offset, uploads staged by
 the service, and run folders written before RunFolder existed still listed, shown and resumed."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from bertlab import runs
+from bertlab.training import runs
 from bertlab.config import TrainConfig
 from bertlab.errors import BadInput
-from bertlab.run_folder import EventReader, RunFolder
+from bertlab.training.run_folder import EventReader, RunFolder
 
 
 def _line(event: dict) -> bytes:

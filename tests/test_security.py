@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import app  # noqa: E402
 from conftest import write_tiny_model  # noqa: E402
 
-from bertlab import runs  # noqa: E402
+from bertlab.training import runs  # noqa: E402
 from bertlab.config import TrainConfig  # noqa: E402
 
 USER, PASSWORD = "ann", "correct horse:battery"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bertlab import tokenization as T
+from bertlab.data import tokenization as T
 from bertlab.errors import BadInput, DataError
 
 
@@ -282,7 +282,7 @@ def test_the_page_side_never_imports_torch():
     import subprocess
     import sys
 
-    code = ("import sys, bertlab.ui.tokenize_tab as tab, bertlab.tokenization as T; "
+    code = ("import sys, bertlab.ui.tokenize_tab as tab, bertlab.data.tokenization as T; "
             "v = T.tokenize_view('我爱北京'); tab.render_bert(v, '我爱北京', None); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

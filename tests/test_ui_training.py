@@ -67,7 +67,7 @@ def _finetune_form(train, model, **overrides):
 def NoWorkerService(*args, **kwargs):
     """A Service whose Start writes the run folder (config, staged uploads, status queued) but
     launches no worker: what the page stages and records, checked without training."""
-    from bertlab import runs
+    from bertlab.training import runs
     from bertlab.service import Service
 
     def no_worker(config, folder) -> str:
@@ -221,7 +221,7 @@ def test_finetune_streams_finishes_queues_stops_and_deletes(runs_dir, make_tiny_
 
 def _stop_all(runs_dir: Path, timeout: float = 30.0) -> None:
     """Never leave a worker training after a test: ask every run to stop and wait for them."""
-    from bertlab import runs
+    from bertlab.training import runs
 
     for folder in runs_dir.iterdir():
         if folder.is_dir() and not folder.name.startswith(".") and runs.read_status(folder)["state"] in common.ACTIVE:
@@ -404,7 +404,7 @@ def test_status_and_error_lines_render_names_as_text():
 def test_runs_table_shows_pretraining_accuracy_from_a_real_summary(runs_dir):
     """The table reads what run_summary writes: a finished pre-training run's MLM and NSP
     accuracy (results.json's eval_mlm_accuracy / eval_nsp_accuracy) appear in its metrics cell."""
-    from bertlab import runs
+    from bertlab.training import runs
     from bertlab.config import TrainConfig
 
     folder = runs_dir / "20240101-000000-pretrain-abcd"
@@ -450,7 +450,7 @@ def test_pretraining_start_copies_the_corpus_into_the_run_and_builds_the_config(
     start_run does but launches nothing."""
     from gradio_client import Client, handle_file
 
-    from bertlab import runs
+    from bertlab.training import runs
 
     corpus = _write_corpus(tmp_path / "my corpus.txt")
     demo, _ = _launch(NoWorkerService())

@@ -70,10 +70,10 @@ def config_from_args(args, task: str) -> TrainConfig:
 
 
 def run_training(args, config: TrainConfig) -> int:
-    from .. import runs
+    from ..training import runs
     from ..cli import print_json
-    from ..run_folder import RunFolder
-    from ..engine import TrainingFailed, train
+    from ..training.run_folder import RunFolder
+    from ..training.engine import TrainingFailed, train
 
     if args.resume:
         folder = RunFolder.find(args.resume)
@@ -95,7 +95,7 @@ def run_training(args, config: TrainConfig) -> int:
         config, resume = saved, True
     else:
         resume = False
-    from .. import launch
+    from ..training import launch
 
     if config.accelerate_config and not launch.launched():
         config.accelerate_config = str(Path(config.accelerate_config).resolve())

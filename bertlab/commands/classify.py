@@ -25,9 +25,9 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..cli import print_json
     from ..errors import BadInput
-    from ..inference import classify, classify_table
-    from ..labeled_data import read_to_classify
-    from ..models import default_for, load_model, with_language_hint
+    from ..inference.classify import classify, classify_table
+    from ..data.labeled import read_to_classify
+    from ..modeling.registry import default_for, load_model, with_language_hint
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
@@ -39,7 +39,7 @@ def run(args) -> int:
         result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
                                     "classify")
         if args.explain:
-            from ..explain import explain
+            from ..inference.explain import explain
 
             result["explanation"] = explain(args.text, loaded, pair=args.pair, target=args.target)
         if args.json:

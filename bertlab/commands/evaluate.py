@@ -16,8 +16,8 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from ..cli import print_json
-    from ..inference import evaluate_file
-    from ..models import load_model
+    from ..inference.classify import evaluate_file
+    from ..modeling.registry import load_model
 
     loaded = load_model(args.model, head="classification", task="classify")
     metrics = evaluate_file(args.data, loaded, args.text_column, args.text_pair_column, args.label_column)

@@ -54,8 +54,8 @@ def run(args) -> int:
 
     from transformers.utils import logging as hf_logging
 
-    from ..fill_mask import fill_mask
-    from ..models import default_for, load_model, with_language_hint
+    from ..inference.fill_mask import fill_mask
+    from ..modeling.registry import default_for, load_model, with_language_hint
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every answer
     # Once, for every line; with no --model, the default for the language of the input as a whole.

@@ -12,11 +12,11 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from .. import models
+    from ..modeling import registry
     from ..cli import print_json
 
     if args.resolve:
-        info = models.describe(args.resolve, args.task or "fill-mask").to_dict()
+        info = registry.describe(args.resolve, args.task or "fill-mask").to_dict()
         if args.json:
             print_json(info)
         else:
@@ -24,7 +24,7 @@ def run(args) -> int:
                 if value not in ("", [], 0) or key in ("heads",):
                     print(f"{key:13} {', '.join(value) if isinstance(value, list) else value}")
         return 0
-    rows = models.list_models(args.task)
+    rows = registry.list_models(args.task)
     if args.json:
         print_json(rows)
         return 0

@@ -16,7 +16,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from .. import runs
+    from ..training import runs
     from ..cli import print_json
     from ..errors import BadInput
 
@@ -36,7 +36,7 @@ def run(args) -> int:
     if not args.run:
         raise BadInput(f"runs {args.action} needs a RUN (see python -m bertlab runs list)")
     if args.action == "compare":
-        from ..compare import compare_runs
+        from ..training.compare import compare_runs
 
         result = compare_runs(args.run, x=args.x)
         if args.json:

@@ -21,15 +21,15 @@ def add_arguments(parser):
 def run(args) -> int:
     import sys
 
-    from .. import models
+    from ..modeling import registry
     from ..cli import print_json
     from ..errors import BadInput
-    from ..tokenization import tokenize_view
+    from ..data.tokenization import tokenize_view
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if args.pad and args.max_length is None:
         raise BadInput("--pad needs --max-length (the length to pad to)")
-    tokenizer = models.load_tokenizer(args.model, task="tokenize")
+    tokenizer = registry.load_tokenizer(args.model, task="tokenize")
     view = tokenize_view(text, pair=args.pair, tokenizer=tokenizer, max_length=args.max_length,
                          seed=args.seed, padding=args.pad)
     if args.json:

@@ -1,5 +1,5 @@
 """Internal: train the run whose folder is given, waiting for the machine's training slot first.
-The page starts this in its own process session (bertlab.runs.start_run)."""
+The page starts this in its own process session (bertlab.training.runs.start_run)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def run(args) -> int:
     signal.signal(signal.SIGUSR1, lambda *_: stop.update(flag=True))
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
 
-    from .. import launch, runs
-    from ..run_folder import RunFolder
+    from ..training import launch, runs
+    from ..training.run_folder import RunFolder
 
     folder = RunFolder(args.folder)
     wants_stop = lambda: stop["flag"] or folder.stop_requested()
@@ -44,7 +44,7 @@ def run(args) -> int:
 
 
 def _train(config, folder, resume: bool) -> int:
-    from ..engine import TrainingFailed, train
+    from ..training.engine import TrainingFailed, train
 
     config.out = str(folder.path)
     try:
@@ -62,7 +62,7 @@ def _launch(folder, accelerate_config: str, resume: bool, wants_stop) -> int:
     import subprocess
     import time
 
-    from .. import launch
+    from ..training import launch
     from ..errors import BadInput
 
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 # A sentence ends at . ! ? (followed by space or end, allowing closing quotes/brackets) or at the
 # Chinese full stops 。！？； (no space needed). Abbreviations like "Mr." are split too: an accepted
@@ -19,9 +19,9 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；!?])(?=[^”’\"')\]」』。！�
 
 
 def decode_bytes(data: bytes, path: str) -> str:
-    """The text of a corpus file, decoded as uploaded labeled data is (bertlab.labeled_data.decode_text):
+    """The text of a corpus file, decoded as uploaded labeled data is (bertlab.data.table.decode_text):
     UTF-8/UTF-16/GB18030 detected, anything else refused with the byte offset and line."""
-    from .labeled_data import decode_text
+    from .table import decode_text
 
     return decode_text(data, path)[0]
 
@@ -87,7 +87,7 @@ def check_corpus_files(paths: list[str]) -> None:
     undecodable, no text at all), before any run is made for it."""
     if not paths:
         raise DataError("no corpus given: pass one or more UTF-8 text files (--corpus FILE ...)")
-    from .labeled_data import _check_binary
+    from .table import _check_binary
 
     for path in paths:
         data = _read_bytes(path)

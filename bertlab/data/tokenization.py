@@ -36,7 +36,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput, DataError
+from ..errors import BadInput, DataError
 
 # Bumped whenever the recipe below changes, so an old cached folder is never reused for a new recipe.
 RECIPE_VERSION = 1
@@ -130,7 +130,7 @@ def _jieba_sources() -> tuple[Path, Path]:
 def _english_vocab_file() -> Path | None:
     """bert-base-uncased's vocab.txt from the default English model's wheel, when installed."""
     try:
-        from .models import wheel_model_dir
+        from ..modeling.registry import wheel_model_dir
 
         path = wheel_model_dir() / "vocab.txt"
         return path if path.exists() else None
@@ -261,7 +261,7 @@ def _load_fast(folder: str):
     return BertTokenizerFast.from_pretrained(folder)
 
 
-SHIPPED_CHINESE_TOKENIZER = Path(__file__).resolve().parent / "assets" / "default-chinese"
+SHIPPED_CHINESE_TOKENIZER = Path(__file__).resolve().parents[1] / "assets" / "default-chinese"
 
 
 def chinese_tokenizer():

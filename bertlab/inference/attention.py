@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadInput
+from ..errors import BadInput
 
 MAX_TOKENS = 48  # beyond this the grid's small maps turn to noise; the view says the text was cut
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadInput
+from ..errors import BadInput
 
 
 def label_names(model) -> list[str]:
@@ -49,7 +49,7 @@ def classify(text: str, loaded, pair: str | None = None) -> dict[str, Any]:
 def classify_file(path: str, loaded, text_column: str = "", text_pair_column: str = "-",
                   output: str | None = None) -> dict[str, Any]:
     """Predict every row of a file (see classify_table)."""
-    from .labeled_data import read_to_classify
+    from ..data.labeled import read_to_classify
 
     return classify_table(read_to_classify(path, text_column, text_pair_column), loaded, output)
 
@@ -60,7 +60,7 @@ def classify_table(found, loaded, output: str | None = None) -> dict[str, Any]:
     followed by the prediction: `label`, `score` and one `p_<label>` per class (prefixed
     `predicted_` where the file already has a column of that name). With `output`, a predictions
     CSV is written (formula-like cells neutralised so a spreadsheet shows them as text)."""
-    from .labeled_data import write_predictions_csv
+    from ..data.labeled import write_predictions_csv
 
     probs = predict_probs(found.texts, found.pairs, loaded)
     names = label_names(loaded.model)
@@ -89,15 +89,15 @@ def classify_table(found, loaded, output: str | None = None) -> dict[str, Any]:
 def evaluate_file(path: str, loaded, text_column: str = "", text_pair_column: str = "",
                   label_column: str = "") -> dict[str, Any]:
     """Metrics of a fine-tuned model on a labeled file (labels named as in the model's config)."""
-    from .labeled_data import load_labeled
-    from .metrics import classification_metrics
+    from ..data.labeled import load_labeled
+    from ..training.metrics import classification_metrics
 
     data = load_labeled(path, text_column, text_pair_column, label_column)
     names = label_names(loaded.model)
     index = {n: i for i, n in enumerate(names)}
     unknown = sorted(set(data.labels) - set(index))
     if unknown:
-        from .errors import DataError
+        from ..errors import DataError
 
         first = data.labels.index(unknown[0])
         raise DataError(f"label(s) {', '.join(map(repr, unknown[:5]))} are not labels of this model "

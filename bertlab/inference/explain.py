@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadInput
-from .inference import label_names
+from ..errors import BadInput
+from .classify import label_names
 
 # Steps of the path integral. 20 keeps a 20-word sentence well under a second on 2 CPU cores; the
 # completeness gap (sum of attributions vs. probability change) is returned so a reader can judge.

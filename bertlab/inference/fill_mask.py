@@ -28,7 +28,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BadInput
+from ..errors import BadInput
 
 MAX_MASKS = 20
 MAX_TOP_K = 100
@@ -326,7 +326,7 @@ def _fill_text(text: str, spans: list[tuple[int, int]], fills: list[tuple[str, b
 
 def fill_mask(text: str, loaded, top_k: int = 5, targets=None, joint: bool = True,
               attention: bool = True) -> dict[str, Any]:
-    """Predict every masked token in `text` with `loaded` (a bertlab.models.LoadedModel).
+    """Predict every masked token in `text` with `loaded` (a bertlab.modeling.registry.LoadedModel).
 
     Returns {"masks": [{"position", "candidates": [{"token", "score", "token_id", "text",
     "continues_word"}]}], "filled", "joint": {"filled", "order", "tokens", "scores"} | None,

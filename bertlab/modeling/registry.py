@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput, ModelNotFound
-from .run_folder import runs_root  # a finished run is a model, named by its folder under the runs root
+from ..errors import BadInput, ModelNotFound
+from ..training.run_folder import runs_root  # a finished run is a model, named by its folder under the runs root
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 # Which default each command starts from when the user gives no --model.
 TASK_DEFAULTS = {
@@ -137,7 +137,7 @@ def _defaults() -> dict[str, ModelSource]:
 def mostly_chinese(text: str) -> bool:
     """True when at least half of the text's letters and characters are CJK ([MASK] and other
     bracketed special tokens aside): such text goes to the Chinese defaults."""
-    from .tokenization import is_cjk_char
+    from ..data.tokenization import is_cjk_char
 
     plain = text
     for special in ("[MASK]", "[SEP]", "[CLS]", "[UNK]", "[PAD]"):
@@ -163,7 +163,7 @@ def language_hint(tokenizer, text: str, task: str) -> str:
     few Chinese characters: bert-base-uncased has 244). "" when nothing is wrong."""
     if not mostly_chinese(text) or _chinese_characters_known(tokenizer) >= MIN_CHINESE_VOCABULARY:
         return ""
-    from .tokenization import is_cjk_char
+    from ..data.tokenization import is_cjk_char
 
     chars = [ch for ch in dict.fromkeys(text) if is_cjk_char(ch)]
     vocab = tokenizer.get_vocab()
@@ -187,7 +187,7 @@ _chinese_counts: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictiona
 
 
 def _chinese_characters_known(tokenizer) -> int:
-    from .tokenization import is_cjk_char
+    from ..data.tokenization import is_cjk_char
 
     if tokenizer not in _chinese_counts:
         _chinese_counts[tokenizer] = sum(1 for t in tokenizer.get_vocab() if len(t) == 1 and is_cjk_char(t))

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .run_folder import RunFolder
-from .config import flatten
-from .errors import BadInput
+from ..config import flatten
+from ..errors import BadInput
 from .events import EVAL, TRAIN
 
 MAX_RUNS = 5

@@ -2,11 +2,11 @@
 
 It follows the accelerate examples: one `Accelerator`, one `prepare`, `accelerator.accumulate` for
 gradient accumulation, linear warm-up/decay, gradient clipping, `save_state` checkpoints. A task
-object (bertlab.tasks) supplies the model, data and loss; the engine supplies everything around
+object (bertlab.training.tasks) supplies the model, data and loss; the engine supplies everything around
 them: data order, evaluation every N steps, structured events (`events.jsonl`), atomic checkpoints,
 resume at the same step / data order / learning rate, stop requests, time budgets, NaN guards.
 
-The engine never touches the UI: it writes the run folder (bertlab.run_folder.RunFolder), and the
+The engine never touches the UI: it writes the run folder (bertlab.training.run_folder.RunFolder), and the
 page and the CLI read it.
 """
 
@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import TrainConfig
-from .errors import BadInput
-from .files import atomic_write_json, read_json_object
+from ..config import TrainConfig
+from ..errors import BadInput
+from ..files import atomic_write_json, read_json_object
 from .run_folder import RunFolder
 
 EventHook = Callable[[dict[str, Any]], None]
@@ -351,7 +351,7 @@ def _train(config, accelerator, run: RunFolder, events, stop_requested, resume, 
 def _scalar_settings(config: dict) -> dict[str, Any]:
     """A run config flattened to the str/int/float/bool values a tracker's hyperparameters take
     (lists joined into one string; None left out)."""
-    from .config import flatten
+    from ..config import flatten
 
     return {key: ", ".join(map(str, value)) if isinstance(value, list) else value
             for key, value in flatten(config).items() if isinstance(value, (str, int, float, bool, list))}

@@ -31,8 +31,8 @@ def matmul_flops_per_s() -> float:
 
 
 def _model_shape(config) -> dict[str, int]:
-    from .models import describe
-    from .config import PRESETS
+    from ..modeling.registry import describe
+    from ..config import PRESETS
 
     p = config.pretrain
     if config.task == "pretrain" and p.preset:
@@ -48,7 +48,7 @@ def _model_shape(config) -> dict[str, int]:
 def _data_shape(config) -> tuple[int, float]:
     """(number of training examples, mean tokens per example), cheaply."""
     if config.task == "finetune":
-        from .labeled_data import load_labeled
+        from ..data.labeled import load_labeled
 
         data = load_labeled(config.finetune.train, config.finetune.text_column,
                             config.finetune.text_pair_column, config.finetune.label_column)
@@ -64,7 +64,7 @@ def _data_shape(config) -> tuple[int, float]:
         total = sum(len(t) for t in data.texts[:200]) or 1
         per_token = 1.0 if cjk / total > 0.3 else 4.5  # characters per token
         return n, min(config.finetune.max_length, chars / per_token + 3)
-    from .corpus import corpus_stats, read_corpus
+    from ..data.corpus import corpus_stats, read_corpus
 
     stats = corpus_stats(read_corpus(config.pretrain.corpus))
     tokens = stats["characters"] / 4.0

@@ -17,7 +17,7 @@ import socket
 import sys
 from pathlib import Path
 
-from .errors import BadInput
+from ..errors import BadInput
 
 # Set in the environment of the processes the launcher starts, so the command they run (the same
 # `finetune` / `pretrain` / `worker` command) trains instead of launching again.
@@ -121,7 +121,7 @@ def launch_command(config_path: str | Path, module_args: list[str]) -> list[str]
 def project_env(**extra: str) -> dict[str, str]:
     """The environment for a `python -m bertlab ...` child: the checkout that holds this package on
     PYTHONPATH, so the child imports the same bertlab whatever directory the app was started from."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **extra)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in paths if p != root])

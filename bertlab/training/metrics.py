@@ -1,9 +1,9 @@
 """Classification metrics for fine-tuning and evaluation, computed with `evaluate`, offline.
 
-The metric modules are bertlab's own (bertlab/metric_modules/<name>/<name>.py), loaded by local
+The metric modules are bertlab's own (bertlab/training/metric_modules/<name>/<name>.py), loaded by local
 folder path, so `evaluate.load` never asks the hub for anything. They are loaded once per process
 and cached. `evaluate` imports transformers (and so torch) when it is imported, so this module
-imports it only inside the functions: importing bertlab.metrics stays cheap for the web page.
+imports it only inside the functions: importing bertlab.training.metrics stays cheap for the web page.
 
     classification_metrics(labels=[0, 1, 1], probs=[[.8, .2], [.3, .7], [.6, .4]],
                            label_names=["negative", "positive"])
@@ -99,7 +99,7 @@ def classification_metrics(labels: Sequence[int], probs, label_names: Sequence[s
         for name, m in (("precision", p_m), ("recall", r_m), ("f1", f_m)):
             out[f"{name}_macro"] = m.compute(**data, average="macro", labels=ids)[name]
             if k == 2:
-                # Binary figures treat class 1 as positive; bertlab.labeled_data.label_names
+                # Binary figures treat class 1 as positive; bertlab.data.labeled.label_names
                 # orders names so that e.g. "positive", "yes", "1" or "正面" is class 1.
                 out[name] = m.compute(**data, average="binary", pos_label=1)[name]
             else:

@@ -3,7 +3,7 @@
     runs/<run-id>/          (or the --out folder)
       run_config.json       the full TrainConfig (write_config is its one writer)
       status.json           {"state": queued|running|finished|failed|stopped|interrupted, "message", "pid", ...}
-      events.jsonl          one flat JSON object per line (bertlab.events names the kinds and keys)
+      events.jsonl          one flat JSON object per line (bertlab.training.events names the kinds and keys)
       data_summary.json     what the task made of the data
       eval_latest.json      fine-tuning: the latest evaluation's details (confusion matrix, ROC, hardest examples)
       checkpoints/step-N/   complete checkpoints (a COMPLETE marker is written last; folders without it are ignored)
@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
-from .files import atomic_write_json, atomic_write_text, read_json, read_json_object
+from ..errors import BadInput
+from ..files import atomic_write_json, atomic_write_text, read_json, read_json_object
 
 STATES = ("queued", "running", "finished", "failed", "stopped", "interrupted")
 
@@ -165,7 +165,7 @@ class RunFolder:
 
     def load_config(self):
         """The TrainConfig, or BadInput naming what is wrong with the file."""
-        from .config import TrainConfig
+        from ..config import TrainConfig
 
         return TrainConfig.load(self.path / self.CONFIG)
 

@@ -1,6 +1,6 @@
 """The runs on this machine and the worker processes that train them.
 
-Each run is a folder owned by `bertlab.run_folder.RunFolder` (its files are listed there). This
+Each run is a folder owned by `bertlab.training.run_folder.RunFolder` (its files are listed there). This
 module lists and summarises the runs, starts a run's worker process, queues runs for the machine,
 and stops, resumes and deletes them.
 
@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
+from ..errors import BadInput
 from .events import SUMMARY_METRICS, TRAIN
 # Re-exported: scripts (examples/export_default.py) and tests use these spellings.
-from .files import atomic_write_json, atomic_write_text, read_json, read_json_object  # noqa: F401
+from ..files import atomic_write_json, atomic_write_text, read_json, read_json_object  # noqa: F401
 from .run_folder import STATES, EventReader, RunFolder, new_run_id, pid_alive as _pid_alive, runs_root  # noqa: F401
 
 

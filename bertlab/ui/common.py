@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import BadInput
 # The charts' series (legend label -> event kind, key) live beside the event keys they read.
-from ..events import FINETUNE_METRICS, LOSS_SERIES, PRETRAIN_LOSSES, PRETRAIN_METRICS, SUMMARY_METRICS
+from ..training.events import FINETUNE_METRICS, LOSS_SERIES, PRETRAIN_LOSSES, PRETRAIN_METRICS, SUMMARY_METRICS
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The masked-token prediction tab: the first thing a visitor tries.
 
-Wiring only: every answer comes from `service.fill_mask` (bertlab/fill_mask.py); this module never
+Wiring only: every answer comes from `service.fill_mask` (bertlab/inference/fill_mask.py); this module never
 imports torch. One event computes both sides (model A and, optionally, model B on the same
 sentence), so the API endpoint `fill_mask` returns the whole view in one call. The sentence and the
 models live in the page URL (`?text=...&model=...&compare=...&top_k=...`): the page reads them on

@@ -1,6 +1,6 @@
 """The fine-tuning tab: labeled data in, a sentence classifier out, metrics streaming in.
 
-Wiring only. The run itself trains in a worker process (`service.start_run` -> bertlab.runs), so
+Wiring only. The run itself trains in a worker process (`service.start_run` -> bertlab.training.runs), so
 closing the tab loses nothing; the page polls the run folder with a gr.Timer and draws what the
 engine wrote (events.jsonl, eval_latest.json). Which run the tab shows is the value of its "Run"
 dropdown: per browser session, set by Start, by picking a run, and on page load to the newest

@@ -1,6 +1,6 @@
 """The pre-training tab: raw text in, a masked-language model out (MLM, optionally + NSP).
 
-Wiring only: the sample batch comes from `service.preview_pretraining` (bertlab.tasks.pretraining
+Wiring only: the sample batch comes from `service.preview_pretraining` (bertlab.training.tasks.pretraining
 .preview_batch), the run trains in a worker process (`service.start_run`), and the live view polls
 the run folder with a gr.Timer, like the fine-tuning tab. The "Run" dropdown holds the run this
 browser session watches; on load it re-attaches to the newest running or queued pre-training run.

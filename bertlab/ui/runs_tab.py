@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-# The chart slots of a comparison (bertlab.compare, through the service).
+# The chart slots of a comparison (bertlab.training.compare, through the service).
 from ..service import COMPARE_SLOTS, MAX_COMPARED
 from . import common
 from .run_panel import RunPanel

@@ -1,6 +1,6 @@
 """The "Chinese tokenization" tab: BERT's view of a text beside jieba's words and whole-word masking.
 
-Wiring and rendering only: the numbers come from `service.tokenize` (bertlab.tokenization.tokenize_view).
+Wiring and rendering only: the numbers come from `service.tokenize` (bertlab.data.tokenization.tokenize_view).
 No torch here.
 """
 

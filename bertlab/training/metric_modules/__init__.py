@@ -1,7 +1,7 @@
 """evaluate metric modules written for bertlab, loaded by local path so nothing comes from the hub.
 
 Each sub-folder <name>/<name>.py is an `evaluate.Metric`; `evaluate.load(str(MODULES / "f1"))`
-loads one (bertlab.metrics does this once per process and caches the objects). The arithmetic
+loads one (bertlab.training.metrics does this once per process and caches the objects). The arithmetic
 lives in `_core.py` (numpy only); the modules import it from the installed bertlab package, so they
 need bertlab importable but never the network.
 """

@@ -1,4 +1,4 @@
-"""Tasks plug model, data and loss into the one engine (bertlab.engine.train)."""
+"""Tasks plug model, data and loss into the one engine (bertlab.training.engine.train)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,6 @@ def build_task(config, accelerator):
         from .pretraining import PretrainingTask
 
         return PretrainingTask(config, accelerator)
-    from ..errors import BadInput
+    from ...errors import BadInput
 
     raise BadInput(f"unknown task {config.task!r} (finetune or pretrain)")

@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput
-from ..files import atomic_write_text
+from ...errors import BadInput
+from ...files import atomic_write_text
 from .base import Task
 
 
 def sort_labels(labels) -> list[str]:
     """Label names in class-id order (numbers numerically, else alphabetically, and for a binary
     task with a clear meaning -- negative/positive, 负面/正面 -- the positive class is id 1)."""
-    from ..labeled_data import label_names
+    from ...data.labeled import label_names
 
     return label_names(labels)
 
@@ -27,22 +27,22 @@ def load_finetune_data(config):
     or as chosen, the first N rows when asked, a stratified split without a validation file, and
     every validation label seen in training. Raises DataError naming the file (and row, column).
     The page calls it before it makes a run folder, so a file that cannot train never starts a run."""
-    from .. import labeled_data as ld
+    from ...data import labeled
 
     cfg = config.finetune
     if not cfg.train:
         raise BadInput("fine-tuning needs a training file (--train FILE)")
-    train = ld.load_labeled(cfg.train, cfg.text_column, cfg.text_pair_column, cfg.label_column)
+    train = labeled.load_labeled(cfg.train, cfg.text_column, cfg.text_pair_column, cfg.label_column)
     if cfg.validation:
         pair_col = train.text_pair_column or "-"
-        validation = ld.load_labeled(cfg.validation, train.text_column, pair_col, train.label_column)
+        validation = labeled.load_labeled(cfg.validation, train.text_column, pair_col, train.label_column)
         if cfg.max_train_samples:
             train = _head(train, cfg.max_train_samples)
     else:
         if cfg.max_train_samples:
             train = _head(train, cfg.max_train_samples)
-        train, validation = ld.stratified_split(train, cfg.validation_fraction, config.seed)
-    ld.check_validation_labels(train, validation)
+        train, validation = labeled.stratified_split(train, cfg.validation_fraction, config.seed)
+    labeled.check_validation_labels(train, validation)
     return train, validation
 
 
@@ -79,7 +79,7 @@ class ClassificationTask(Task):
     metric_for_best = ("eval_accuracy", True)
 
     def setup(self) -> None:
-        from ..models import load_model
+        from ...modeling.registry import load_model
 
         cfg = self.config.finetune
         train, validation = load_finetune_data(self.config)

@@ -18,14 +18,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..config import TASK_RULES
-from ..errors import BadInput, DataError
-from ..files import atomic_write_text
+from ...config import TASK_RULES
+from ...errors import BadInput, DataError
+from ...files import atomic_write_text
 from .base import Task, pad_batch
 
 # Size presets (layers, hidden, heads; the learning rate and batch size that make short CPU runs
 # learn) live beside the config they are chosen in.
-from ..config import PRESETS  # noqa: E402  (re-exported: estimate and older scripts import it from here)
+from ...config import PRESETS  # noqa: E402  (re-exported: estimate and older scripts import it from here)
 
 DEFAULT_SAMPLES = [
     "The capital of France is Paris.",
@@ -57,7 +57,7 @@ def tokenize_documents(documents: list[list[str]], tokenizer, wwm: bool) -> list
     enc = tokenizer(flat, add_special_tokens=False)["input_ids"]
     word_starts_all: list[list[bool] | None] = [None] * len(flat)
     if wwm:
-        from ..tokenization import wwm_word_ids
+        from ...data.tokenization import wwm_word_ids
 
         for i, ids in enumerate(enc):
             tokens = tokenizer.convert_ids_to_tokens(ids)
@@ -333,8 +333,8 @@ class PretrainingTask(Task):
     def setup(self) -> None:
         import torch
 
-        from ..corpus import corpus_stats, read_corpus
-        from ..models import load_model, load_tokenizer
+        from ...data.corpus import corpus_stats, read_corpus
+        from ...modeling.registry import load_model, load_tokenizer
 
         cfg, pcfg = self.config, self.config.pretrain
         documents = read_corpus(pcfg.corpus)
@@ -352,7 +352,7 @@ class PretrainingTask(Task):
         # combinations make sense is the config's rule (bertlab.config: checked by the CLI, the page and here).
         TASK_RULES["pretrain"](cfg)
         if pcfg.train_tokenizer:
-            from ..tokenization import train_wordpiece
+            from ...data.tokenization import train_wordpiece
 
             tok_dir = Path(cfg.out) / "tokenizer"
             texts = [s for doc in documents for s in doc]
@@ -385,7 +385,7 @@ class PretrainingTask(Task):
         if pcfg.tokenizer and not pcfg.preset and loaded.tokenizer.get_vocab() != self.tokenizer.get_vocab():
             from collections import Counter
 
-            from ..vocab_transfer import transfer_vocabulary
+            from ...modeling.vocab_transfer import transfer_vocabulary
 
             counts = Counter(t for doc in docs for sentence in doc for t in sentence["ids"])
             kept = transfer_vocabulary(self.model, loaded.tokenizer, self.tokenizer, counts, seed=cfg.seed)
@@ -545,8 +545,8 @@ class PretrainingTask(Task):
 def preview_batch(config, n: int = 4) -> dict[str, Any]:
     """A sample batch as the user will train on it: which tokens became [MASK], a random token,
     or stayed; and the NSP pairs with their labels. Loads only the tokenizer (no model)."""
-    from ..corpus import read_corpus
-    from ..models import load_tokenizer
+    from ...data.corpus import read_corpus
+    from ...modeling.registry import load_tokenizer
 
     p = config.pretrain
     documents = read_corpus(p.corpus)[:200]
@@ -555,7 +555,7 @@ def preview_batch(config, n: int = 4) -> dict[str, Any]:
     if p.tokenizer and not p.train_tokenizer:
         tokenizer = load_tokenizer(p.tokenizer, "tokenize")
     elif p.train_tokenizer:
-        from ..tokenization import train_wordpiece
+        from ...data.tokenization import train_wordpiece
         import tempfile
 
         tokenizer = train_wordpiece(None, p.vocab_size, p.lowercase, tempfile.mkdtemp(prefix="bertlab-tok-"),

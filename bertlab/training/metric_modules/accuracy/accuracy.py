@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from bertlab.metric_modules._core import accuracy
+from bertlab.training.metric_modules._core import accuracy
 
 _DESCRIPTION = "Accuracy = correct predictions / all predictions."
 

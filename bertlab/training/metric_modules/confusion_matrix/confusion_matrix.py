@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from bertlab.metric_modules._core import confusion_matrix
+from bertlab.training.metric_modules._core import confusion_matrix
 
 _DESCRIPTION = "C[i][j] = number of examples of true class labels[i] predicted as labels[j]."
 

@@ -1,9 +1,9 @@
-"""F1 for classification (bertlab's own module; numpy arithmetic in bertlab.metric_modules._core)."""
+"""F1 for classification (bertlab's own module; numpy arithmetic in bertlab.training.metric_modules._core)."""
 
 import datasets
 import evaluate
 
-from bertlab.metric_modules._core import precision_recall_f1
+from bertlab.training.metric_modules._core import precision_recall_f1
 
 _DESCRIPTION = "F1 = 2 tp / (2 tp + fp + fn), the harmonic mean of precision and recall."
 

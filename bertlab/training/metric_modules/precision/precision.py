@@ -1,9 +1,9 @@
-"""Precision for classification (bertlab's own module; numpy arithmetic in bertlab.metric_modules._core)."""
+"""Precision for classification (bertlab's own module; numpy arithmetic in bertlab.training.metric_modules._core)."""
 
 import datasets
 import evaluate
 
-from bertlab.metric_modules._core import precision_recall_f1
+from bertlab.training.metric_modules._core import precision_recall_f1
 
 _DESCRIPTION = "Precision = tp / (tp + fp): of the examples predicted as a class, the fraction that truly are."
 

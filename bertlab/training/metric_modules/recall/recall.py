@@ -1,9 +1,9 @@
-"""Recall for classification (bertlab's own module; numpy arithmetic in bertlab.metric_modules._core)."""
+"""Recall for classification (bertlab's own module; numpy arithmetic in bertlab.training.metric_modules._core)."""
 
 import datasets
 import evaluate
 
-from bertlab.metric_modules._core import precision_recall_f1
+from bertlab.training.metric_modules._core import precision_recall_f1
 
 _DESCRIPTION = "Recall = tp / (tp + fn): of the examples of a class, the fraction predicted as it."
 

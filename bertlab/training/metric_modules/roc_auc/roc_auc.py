@@ -8,7 +8,7 @@ import datasets
 import evaluate
 import numpy as np
 
-from bertlab.metric_modules._core import binary_auc, ovr_auc, roc_curve
+from bertlab.training.metric_modules._core import binary_auc, ovr_auc, roc_curve
 
 _DESCRIPTION = ("Area under the ROC curve: the probability that a random positive example scores "
                 "above a random negative one, ties counting one half.")
