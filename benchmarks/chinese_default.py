@@ -15,7 +15,7 @@ Parts (data from ../shared/data; skipped when it is absent):
                      default-sentiment-chinese: `--keep DIR` keeps the run folders for export)
   tnews              fine-tune default-chinese on a 10,000-title TNEWS train subset -> TNEWS dev (10,000)
 
-Fine-tuning goes through `bertlab.engine.train`, as the CLI and the page call it. Dev sets are
+Fine-tuning goes through `bertlab.training.engine.train`, as the CLI and the page call it. Dev sets are
 only evaluated on (once, at the end), never trained on or used to pick a checkpoint. From
 default-chinese the word embeddings stay fixed and every encoder layer trains
 (`--trainable-layers 6`, so the shipped classifier is a small overlay); from random init
