@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import fast_inference
 from .errors import BadInput
 
 
@@ -28,10 +29,13 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
+            # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
+            runner = fast_inference.prepare(loaded, "classification")
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                            truncation=True, max_length=limit, padding=True, return_tensors="pt")
-            logits = model(**enc).logits.float()
-            out[idx] = torch.softmax(logits, -1).numpy()
+                            truncation=True, max_length=limit, padding=True,
+                            return_tensors="np" if runner else "pt")
+            logits = torch.from_numpy(runner.classify(enc)) if runner else model(**enc).logits
+            out[idx] = torch.softmax(logits.float(), -1).numpy()
     return out
 
 
