@@ -148,13 +148,12 @@ def _model_ref(source) -> str:
 
 
 def _export_in_subprocess(source, head: str, path: Path) -> None:
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    from .launch import project_env
+
     cmd = [sys.executable, "-m", "bertlab.onnx_export", "--model", _model_ref(source), "--head", head,
            "--out", str(path)]
     # Niced: the export competes with live answers for the same cores and is never urgent.
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S,
+    proc = subprocess.run(cmd, env=project_env(), capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S,
                           preexec_fn=(lambda: os.nice(5)) if hasattr(os, "nice") else None)
     if proc.returncode != 0 or not path.exists():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

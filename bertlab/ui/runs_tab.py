@@ -16,7 +16,7 @@ import gradio as gr
 
 # The chart slots of a comparison (bertlab.compare reads run folders only: no torch in the page).
 from ..compare import MAX_RUNS as MAX_COMPARED, SLOTS as COMPARE_SLOTS
-from . import common
+from . import common, compress_view
 
 ABOUT = """\
 ### Runs
@@ -155,6 +155,7 @@ def create_tab(service) -> dict:
                                              "server's own login (only on a page served to this machine alone)")
             c["publish_demo"] = gr.Button("Publish to Hugging Face", interactive=False, scale=1)
         c["publish_message"] = gr.Markdown()
+    c.update(compress_view.create_panel(service, c["run"]))  # ONNX / int8 export of a fine-tuned run
     with gr.Accordion("Configuration (run_config.json)", open=False):
         c["config"] = gr.JSON()
     with gr.Accordion("Status as JSON", open=False):
