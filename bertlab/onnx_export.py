@@ -18,6 +18,7 @@ model and patches torch while it does) never runs beside live requests in the we
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -108,7 +109,8 @@ def export(model, head: str, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with torch.no_grad():
+    # The exporter reports its steps on stdout; keep stdout for answers (`export-onnx --json`).
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
         program = torch.onnx.export(graph, args, dynamic_shapes=dynamic, input_names=list(names_in),
                                     output_names=list(names_out), dynamo=True, optimize=True, verbose=False)
     program.save(str(tmp))
