@@ -6,7 +6,9 @@ thread finds the model's export in the cache (or has `python -m bertlab.onnx_exp
 its own niced process), opens an ONNX Runtime session, checks on a probe input that it gives
 PyTorch's answers (probabilities within 1e-4, same top-5) and only then makes it available.
 Later calls get the runner. Anything that goes wrong (no onnxruntime, an architecture without a
-graph, a failed export, a mismatch) is logged once and leaves the model on PyTorch.
+graph, a failed export, a mismatch) is logged once and leaves the model on PyTorch. A one-shot CLI
+call starts the export too: the export process outlives the call and the next call finds the file;
+two processes that want the same export share one (a `.building` marker beside the file).
 
 Cache: $BERTLAB_CACHE/onnx/<key>/model.onnx (default ~/.cache/bertlab), where the key hashes the
 model's identity (name, folder, overlay) with the size and time of every file in its folders,
@@ -147,6 +149,35 @@ def _model_ref(source) -> str:
 # ------------------------------------------------------------------------------------------ build
 
 
+def _export_once(source, head: str, path: Path) -> None:
+    """Export into the cache unless another process (the page, a CLI call) is exporting the same
+    model right now: then wait for its file. A marker beside the file says who is at it."""
+    import time
+
+    marker = path.with_name(path.name + ".building")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            stale = time.time() - marker.stat().st_mtime > EXPORT_TIMEOUT_S
+        except OSError:
+            stale = True
+        if not stale:
+            while marker.exists() and not path.exists():
+                time.sleep(1.0)
+            if path.exists():
+                return
+        marker.unlink(missing_ok=True)
+        fd = os.open(marker, os.O_CREAT | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        _export_in_subprocess(source, head, path)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
 def _export_in_subprocess(source, head: str, path: Path) -> None:
     from .launch import project_env
 
@@ -208,7 +239,7 @@ def _build(loaded, head: str, entry: _Entry) -> None:
             raise ValueError(reason)
         path = cache_path(loaded.source, head)
         if not path.exists():
-            _export_in_subprocess(loaded.source, head, path)
+            _export_once(loaded.source, head, path)
         runner = OrtRunner(path)
         problem = check_parity(loaded, head, runner)
         if problem:

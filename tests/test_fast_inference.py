@@ -106,3 +106,17 @@ def test_shipped_defaults_answer_the_same_on_onnx_runtime(monkeypatch):
     assert fast_inference.wait(clf, "classification", timeout=600) is not None, fast_inference.status(clf.model)
     fast = predict_probs(texts, None, clf)
     assert np.abs(fast - probs).max() < 1e-4 and (fast.argmax(-1) == probs.argmax(-1)).all()
+
+
+def test_warm_up_loads_the_model_and_answers_once(make_tiny_model, monkeypatch):
+    """What app.py runs in a thread from process start, so the first Predict finds the model loaded."""
+    from bertlab.service import Service
+
+    folder = str(make_tiny_model("masked-lm"))
+    service = Service()
+    calls = []
+    monkeypatch.setattr(fast_inference, "prepare", lambda loaded, head, start=True: calls.append(head))
+    service.warm_up(folder)
+    assert calls == ["masked-lm"]  # the warm-up answer also asked for the fast path
+    loaded = service.model(folder, "masked-lm", "fill-mask")
+    assert service.model(folder, "masked-lm", "fill-mask") is loaded  # loaded once, kept in the LRU

@@ -7,7 +7,7 @@ The table refreshes itself with a gr.Timer (re-sent only when something changed)
 from the CLI or another browser appear on their own. In public demo mode the tab is read-only.
 
 API names (for gradio_client): runs_list, run_status, run_stop, run_resume, run_delete,
-run_export_demo, run_publish_demo.
+run_export_demo, run_publish_demo, run_export_onnx (the compression panel, ui/compress_view.py).
 """
 
 from __future__ import annotations
