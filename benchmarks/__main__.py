@@ -38,6 +38,9 @@ RATIO_KEYS = {
 }
 
 
+RECORDED = "## Recorded separately"
+
+
 @dataclass
 class Row:
     what: str
@@ -360,7 +363,10 @@ def main(argv=None) -> int:
                        + (["--json"] if bench.json else []))
         doc += [f"<details><summary>{bench.name}: <code>{cmd}</code> ({seconds:.0f} s)</summary>", "", "```",
                 out.strip()[-6000:], "```", "</details>", ""]
-    Path(args.out).write_text("\n".join(doc), encoding="utf-8")
+    # Outputs recorded by hand under "## Recorded separately" (long or quiet-machine runs) stay.
+    previous = Path(args.out).read_text(encoding="utf-8") if Path(args.out).exists() else ""
+    kept = previous[previous.find(RECORDED):] if RECORDED in previous else ""
+    Path(args.out).write_text("\n".join(doc) + ("\n" + kept if kept else ""), encoding="utf-8")
     print(f"\nwritten to {args.out}", file=log)
     if args.json:
         ratios = {r.key: r.value for bench in benches for r in bench.rows if r.key and r.value is not None}

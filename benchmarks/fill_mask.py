@@ -54,7 +54,7 @@ BUILT_IN = [
 def sst2_sentences(limit: int) -> list[str]:
     """Dev sentences with their middle word masked (deterministic), if the data is at hand."""
     path = ROOT.parent / "shared" / "data" / "sst2" / "dev.tsv"
-    if not path.exists():
+    if limit <= 0 or not path.exists():
         return []
     out = []
     for line in path.read_text(encoding="utf-8").splitlines()[1:]:
