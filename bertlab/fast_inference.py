@@ -183,12 +183,17 @@ def _export_in_subprocess(source, head: str, path: Path) -> None:
 
     cmd = [sys.executable, "-m", "bertlab.onnx_export", "--model", _model_ref(source), "--head", head,
            "--out", str(path)]
-    # Niced: the export competes with live answers for the same cores and is never urgent.
-    proc = subprocess.run(cmd, env=project_env(), capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S,
-                          preexec_fn=(lambda: os.nice(5)) if hasattr(os, "nice") else None)
+    # Niced: the export competes with live answers for the same cores and is never urgent. Its
+    # output goes to a file, not a pipe, so it finishes even when a one-shot CLI call has exited.
+    log_path = path.with_name("export.log")
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.run(cmd, env=project_env(), stdout=log_file, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=EXPORT_TIMEOUT_S,
+                              preexec_fn=(lambda: os.nice(5)) if hasattr(os, "nice") else None)
     if proc.returncode != 0 or not path.exists():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the export exited with {proc.returncode}: {last[:300]}")
+        lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise RuntimeError(f"the export exited with {proc.returncode}: {(lines or ['no output'])[-1][:300]} "
+                           f"(log: {log_path})")
 
 
 def _probe_texts(tokenizer) -> list[str]:

@@ -142,6 +142,8 @@ def main(argv=None) -> int:
     quiet_loading()
     loaded = load_model(args.model, head=args.head, task="fill-mask" if args.head == "masked-lm" else "classify")
     export(loaded.model, args.head, args.out)
+    # The marker bertlab.fast_inference left for other processes: gone even if its writer has exited.
+    Path(args.out + ".building").unlink(missing_ok=True)
     return 0
 
 
