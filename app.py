@@ -117,13 +117,13 @@ def _bad_input(message: str):
 # ------------------------------------------------------------------------------ the page
 
 
-def create_demo(demo_mode: bool = False):
+def create_demo(demo_mode: bool = False, service=None):
     """The Blocks page on a Service (demo_mode=True: training refused, inputs capped).
     The service is kept on `demo.bertlab_service` so launch settings can follow its limits."""
     from bertlab.service import Service
     from bertlab.ui.app import build_app
 
-    service = Service(demo=demo_mode)
+    service = service or Service(demo=demo_mode)
     demo = build_app(service)
     demo.bertlab_service = service
     return demo
@@ -411,7 +411,13 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
     limit_malloc_arenas()
     out = out or sys.stdout
     auth = read_auth(args)
-    demo = create_demo(args.demo)
+    from bertlab.service import Service
+
+    service = Service(demo=args.demo)
+    # The default model loads (and answers once) while Gradio builds the page and starts serving:
+    # a Predict pressed as soon as the page shows is answered without waiting for torch.
+    warm_default_model(service)
+    demo = create_demo(args.demo, service)
     # The page may publish demos with this server's own hub login only when nobody else can reach it.
     demo.bertlab_service.hub_login_allowed = args.host in LOOPBACK_HOSTS and not args.share and not args.demo
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX[bool(args.demo)])
@@ -420,7 +426,6 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
     demo.delete_cache = (3600, CACHE_AGE_S[bool(args.demo)])
     demo.launch(**launch_options(demo, host=args.host, port=args.port, auth=auth, demo_mode=args.demo,
                                  login_failures=login_failures))
-    warm_default_model(demo.bertlab_service)
     mode = "public demo (training off, inputs capped)" if args.demo else "lab"
     print(f"bertlab {mode} serving on {demo.local_url}"
           + (f" for {len(auth)} login(s)" if auth else ""), file=out, flush=True)
@@ -436,13 +441,14 @@ def serve(args, *, login_failures: int = LOGIN_FAILURES_PER_MINUTE, out=None):
 
 
 def warm_default_model(service) -> threading.Thread:
-    """Load the first tab's model (the English default with its masked-LM head) in the background as
-    soon as the server is up, so the first Predict does not wait for torch and the weights (the
-    page also warms it on load; whichever comes first loads it, once). Failures are left to the
-    first request, which reports them."""
+    """Load the first tab's model (the English default with its masked-LM head) in the background
+    from the moment the app starts, and answer one sentence with it, so the first Predict waits
+    neither for torch and the weights nor for the first call's set-up (the page also warms it on
+    load; whichever comes first loads it, once). Failures are left to the first request, which
+    reports them."""
     def load():
         try:
-            service.model("default", "masked-lm", "fill-mask")
+            service.warm_up("default")
         except Exception:
             pass
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "evaluate": "evaluate",
     "runs": "runs",
     "export-demo": "export_demo",
+    "export-onnx": "export_onnx",
     "worker": "worker",  # internal: runs a saved run config in this process (used by the page)
 }
 

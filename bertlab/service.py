@@ -126,6 +126,15 @@ class Service:
                     self._models.popitem(last=False)
             return loaded
 
+    def warm_up(self, name: str = "default") -> None:
+        """Load a fill-mask model and answer one sentence with it, so the first real answer pays
+        neither the load nor the first call's allocations; the answer also starts the model's fast
+        path (bertlab.inference.fast_inference) in the background."""
+        from .inference.fill_mask import fill_mask
+
+        loaded = self.model(name, "masked-lm", "fill-mask")
+        fill_mask(f"a {loaded.tokenizer.mask_token} .", loaded, top_k=1)
+
     def tokenizer(self, name: str | None, task: str = "tokenize"):
         from .modeling import registry
 
@@ -411,6 +420,34 @@ class Service:
         from .training import runs
 
         runs.delete_run(self._run_folder(run))
+
+    # ---------------------------------------------------------------- compression
+
+    def compression_report(self, run: str) -> dict[str, Any] | None:
+        """The run's ONNX/int8 export report (RUN/export/export.json), or None before an export."""
+        from .inference.compress import report
+
+        return report(self._run_folder(run))
+
+    def export_onnx(self, run: str, timeout: float = 1800) -> dict[str, Any]:
+        """Export a finished fine-tuning run to ONNX and int8 and measure each form (bertlab.inference.compress),
+        in a child process: the exporter traces the model and patches torch while it does, which must
+        not happen beside live requests in this process. Refused in a public demo (it writes on the server)."""
+        import json
+        import subprocess
+        import sys
+
+        from .errors import BadInput
+        from .training.launch import project_env
+
+        self._refuse_training_in_demo()
+        folder = self._run_folder(run)
+        proc = subprocess.run([sys.executable, "-m", "bertlab", "export-onnx", folder, "--json"],
+                              capture_output=True, text=True, timeout=timeout, env=project_env())
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BadInput(last.removeprefix("error: ")[:400])
+        return json.loads(proc.stdout.strip().splitlines()[-1])
 
     # ---------------------------------------------------------------- sharing
 

@@ -15,6 +15,9 @@ import pytest
 # Tests never reach the network: the hub is "offline" unless a test says otherwise.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# No background ONNX exports from tests that do not ask for them (tests/test_fast_inference.py
+# turns the fast path on): each costs a process and ~15 s of a CI core.
+os.environ.setdefault("BERTLAB_FAST_INFERENCE", "0")
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (

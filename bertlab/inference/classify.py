@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import fast_inference
 from ..errors import BadInput
 
 
@@ -13,9 +14,10 @@ def label_names(model) -> list[str]:
 
 
 def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int = 32,
-                  max_length: int | None = None):
+                  max_length: int | None = None, runner="auto"):
     """Class probabilities, shape (n, num_labels). Batches are formed by length (less padding) and
-    the results put back in input order."""
+    the results put back in input order. runner: "auto" (ONNX Runtime once the model's fast path
+    is ready, PyTorch until then), None (PyTorch), or a fast_inference.OrtRunner to use."""
     import numpy as np
     import torch
 
@@ -28,10 +30,13 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
+            # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
+            ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                            truncation=True, max_length=limit, padding=True, return_tensors="pt")
-            logits = model(**enc).logits.float()
-            out[idx] = torch.softmax(logits, -1).numpy()
+                            truncation=True, max_length=limit, padding=True,
+                            return_tensors="np" if ort else "pt")
+            logits = torch.from_numpy(ort.classify(enc)) if ort else model(**enc).logits
+            out[idx] = torch.softmax(logits.float(), -1).numpy()
     return out
 
 

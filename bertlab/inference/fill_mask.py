@@ -28,6 +28,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from . import fast_inference
 from ..errors import BadInput
 
 MAX_MASKS = 20
@@ -145,17 +146,23 @@ def _attention_rows(module, layer_input, positions):
     import torch
 
     h = layer_input[0]  # (T, H)
-    t, m = h.shape[0], len(positions)
     nh, hd = module.num_attention_heads, module.attention_head_size
-    q = module.query(h[positions]).view(m, nh, hd).transpose(0, 1)  # (nh, M, hd)
-    k = module.key(h).view(t, nh, hd).transpose(0, 1)  # (nh, T, hd)
+    # -1, not len(positions): the ONNX export keeps the number of masks and tokens dynamic.
+    q = module.query(h[positions]).view(-1, nh, hd).transpose(0, 1)  # (nh, M, hd)
+    k = module.key(h).view(-1, nh, hd).transpose(0, 1)  # (nh, T, hd)
     probs = torch.softmax(q @ k.transpose(-1, -2) * module.scaling, dim=-1)  # (nh, M, T)
     return probs.mean(0)
 
 
-def _forward(model, ids: list[int], positions: list[int], attention: bool):
-    """Logits (M, V) at `positions`, and (M, T) last-layer attention when asked (else None)."""
+def _forward(model, ids: list[int], positions: list[int], attention: bool, fast: bool = True):
+    """Logits (M, V) at `positions`, and (M, T) last-layer attention when asked (else None).
+    ONNX Runtime computes both once the model's fast path is ready (bertlab.inference.fast_inference)."""
     import torch
+
+    runner = fast_inference.ready(model) if fast else None
+    if runner is not None:
+        logits, att = runner.masked_lm(ids, positions)
+        return logits, (att if attention else None)
 
     input_ids = torch.tensor([ids], dtype=torch.long, device=model.device)
     index = torch.tensor(positions, dtype=torch.long, device=model.device)
@@ -346,6 +353,7 @@ def fill_mask(text: str, loaded, top_k: int = 5, targets=None, joint: bool = Tru
         raise BadInput(f"top-k must be between 1 and {MAX_TOP_K}, got {top_k}")
     tokenizer, model = loaded.tokenizer, loaded.model
     info = _tokenizer_info(tokenizer)
+    fast_inference.prepare(loaded, "masked-lm")  # PyTorch answers until the fast path is ready
 
     n_masks = len(_find_masks(text, info))
     if n_masks == 0:

@@ -7,7 +7,7 @@ The table refreshes itself with a gr.Timer (re-sent only when something changed)
 from the CLI or another browser appear on their own. In public demo mode the tab is read-only.
 
 API names (for gradio_client): runs_list, run_status, run_stop, run_resume, run_delete,
-run_export_demo, run_publish_demo.
+run_export_demo, run_publish_demo, run_export_onnx (the compression panel, ui/compress_view.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import gradio as gr
 
 # The chart slots of a comparison (bertlab.training.compare, through the service).
 from ..service import COMPARE_SLOTS, MAX_COMPARED
-from . import common
+from . import common, compress_view
 from .run_panel import RunPanel
 
 ABOUT = """\
@@ -147,6 +147,7 @@ def create_tab(service) -> dict:
                                              "server's own login (only on a page served to this machine alone)")
             c["publish_demo"] = gr.Button("Publish to Hugging Face", interactive=False, scale=1)
         c["publish_message"] = gr.Markdown()
+    c.update(compress_view.create_panel(service, panel.c["run"]))  # ONNX / int8 export of a fine-tuned run
     with gr.Accordion("Configuration (run_config.json)", open=False):
         c["config"] = gr.JSON()
     with gr.Accordion("Status as JSON", open=False):

@@ -1,0 +1,117 @@
+"""Classifying a file: bertlab against transformers' pipeline("text-classification", batch_size=32).
+
+    python benchmarks/classify_batch.py [--rows 2000] [--rounds 2] [--json]
+
+The file is the first N sentences of SST-2 train (../shared/data/sst2/train.tsv, else the
+project's example reviews repeated), written as a CSV. Contenders, taking turns within one run:
+  * bertlab         -- `classify_file` as `python -m bertlab classify --input-file` and the page
+                       run it, with the model's fast path ready (ONNX Runtime, length-sorted batches)
+  * bertlab-pytorch -- the same on PyTorch (BERTLAB_FAST_INFERENCE=0)
+  * pipeline        -- transformers' pipeline on the same texts in file order, batch_size=32
+Rows/s are from the best of the rounds (each side's best, so a burst of load on a shared machine
+hurts neither); the labels of every row are compared with the pipeline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# Run as a script this folder is first on sys.path, and its tokenize.py would shadow the stdlib's.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+
+def sentences(n: int) -> tuple[list[str], str]:
+    path = ROOT.parent / "shared" / "data" / "sst2" / "train.tsv"
+    if path.exists():
+        rows = [line.split("\t")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()[1:n + 1]]
+        return rows, f"SST-2 train, first {len(rows)} sentences"
+    with open(ROOT / "examples" / "data" / "sentiment_en.csv", encoding="utf-8") as handle:
+        base = [row[0] for row in list(csv.reader(handle))[1:]]
+    return [base[i % len(base)] for i in range(n)], "examples/data/sentiment_en.csv, repeated"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default-sentiment")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["BERTLAB_FAST_INFERENCE"] = "1"
+
+    import torch
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    from bertlab.inference import fast_inference
+    from bertlab.inference.classify import classify_file
+    from bertlab.modeling.registry import load_model
+
+    hf_logging.disable_progress_bar()
+    texts, source = sentences(args.rows)
+    loaded = load_model(args.model, head="classification", task="classify")
+    pipe = pipeline("text-classification", model=loaded.model, tokenizer=loaded.tokenizer, device=-1)
+    start = time.perf_counter()
+    fast_ready = fast_inference.wait(loaded, "classification") is not None
+    print(f"fast path: {fast_inference.status(loaded.model)['state']} after {time.perf_counter() - start:.1f} s "
+          f"{fast_inference.status(loaded.model)['error']}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "sentences.csv")
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["sentence"])
+            writer.writerows([t] for t in texts)
+
+        def ours():
+            return [row["label"] for row in classify_file(path, loaded, text_column="sentence")["rows"]]
+
+        def ours_pytorch():
+            os.environ[fast_inference.ENV] = "0"
+            try:
+                return ours()
+            finally:
+                os.environ[fast_inference.ENV] = "1"
+
+        def theirs():
+            return [r["label"] for r in pipe(texts, batch_size=32, truncation=True)]
+
+        contenders = {"bertlab": ours, "bertlab-pytorch": ours_pytorch, "pipeline": theirs}
+        best, labels = {}, {}
+        for rnd in range(args.rounds):
+            order = list(contenders.items())
+            shift = rnd % len(order)
+            for name, fn in order[shift:] + order[:shift]:
+                t0 = time.perf_counter()
+                labels[name] = fn()
+                seconds = time.perf_counter() - t0
+                best[name] = min(best.get(name, seconds), seconds)
+    rows_per_s = {name: len(texts) / s for name, s in best.items()}
+    agree = {name: sum(a == b for a, b in zip(labels[name], labels["pipeline"])) / len(texts)
+             for name in ("bertlab", "bertlab-pytorch")}
+    ratios = {"bertlab/pipeline": rows_per_s["bertlab"] / rows_per_s["pipeline"],
+              "bertlab-pytorch/pipeline": rows_per_s["bertlab-pytorch"] / rows_per_s["pipeline"]}
+    print(f"model: {loaded.source.name}; {source}; best of {args.rounds} rounds; torch threads {torch.get_num_threads()}")
+    for name, value in rows_per_s.items():
+        extra = f"  same label as the pipeline: {agree[name]:.2%}" if name in agree else ""
+        print(f"{name:16} {value:8.1f} rows/s  ({best[name]:.2f} s){extra}")
+    print("ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()) + "  (target bertlab/pipeline >= 3x)")
+    if args.json:
+        print(json.dumps({"model": loaded.source.name, "rows": len(texts), "source": source, "rounds": args.rounds,
+                          "fast_path": fast_ready, "rows_per_s": rows_per_s, "same_label_as_pipeline": agree,
+                          "ratios": ratios, "torch_threads": torch.get_num_threads()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,308 @@
+"""The fast inference path: ONNX Runtime on a cached export, PyTorch until it is ready.
+
+fill-mask and classification ask `prepare(loaded, head)` for a runner on every call. The first
+call for a model starts a background thread and returns None, so PyTorch answers at once; the
+thread finds the model's export in the cache (or has `python -m bertlab.inference.onnx_export` write it, in
+its own niced process), opens an ONNX Runtime session, checks on a probe input that it gives
+PyTorch's answers (probabilities within 1e-4, same top-5) and only then makes it available.
+Later calls get the runner. Anything that goes wrong (no onnxruntime, an architecture without a
+graph, a failed export, a mismatch) is logged once and leaves the model on PyTorch. A one-shot CLI
+call starts the export too: the export process outlives the call and the next call finds the file;
+two processes that want the same export share one (a `.building` marker beside the file).
+
+Cache: $BERTLAB_CACHE/onnx/<key>/model.onnx (default ~/.cache/bertlab), where the key hashes the
+model's identity (name, folder, overlay) with the size and time of every file in its folders,
+the head, bertlab's graph format and the torch and onnxruntime versions: a retrained run or a
+new release exports anew. BERTLAB_FAST_INFERENCE=0 turns the fast path off (for debugging).
+
+Attention views (bertlab.inference.attention) and explanations keep using PyTorch; the masked-LM graph
+still returns the mask rows' last-layer attention that fill-mask's heat strip shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import weakref
+from pathlib import Path
+
+ENV = "BERTLAB_FAST_INFERENCE"
+TOLERANCE = 1e-4  # largest allowed probability difference from PyTorch on the probe
+EXPORT_TIMEOUT_S = 900
+
+log = logging.getLogger("bertlab.inference.fast_inference")
+_logged: set[str] = set()
+_lock = threading.Lock()
+# model object -> _Entry; an entry goes when the service's LRU drops the model.
+_entries: "weakref.WeakKeyDictionary[object, _Entry]" = weakref.WeakKeyDictionary()
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "off", "no")
+
+
+def _log_once(message: str) -> None:
+    with _lock:
+        if message in _logged:
+            return
+        _logged.add(message)
+    log.warning(message)
+
+
+class OrtRunner:
+    """One ONNX Runtime session over an exported graph; thread-safe (sessions are)."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads is None:
+            import torch
+
+            threads = torch.get_num_threads()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        self.path = str(path)
+        self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def masked_lm(self, ids: list[int], positions: list[int]):
+        """(logits (M, V), attention (M, T)) as torch tensors, like fill_mask._forward."""
+        import numpy as np
+        import torch
+
+        logits, att = self.session.run(None, {"input_ids": np.asarray([ids], dtype=np.int64),
+                                              "positions": np.asarray(positions, dtype=np.int64)})
+        return torch.from_numpy(logits), torch.from_numpy(att)
+
+    def classify(self, enc) -> "np.ndarray":
+        """Logits (B, num_labels) for a tokenizer's numpy batch (token types default to 0)."""
+        import numpy as np
+
+        ids = np.asarray(enc["input_ids"], dtype=np.int64)
+        feed = {"input_ids": ids,
+                "attention_mask": np.asarray(enc.get("attention_mask", np.ones_like(ids)), dtype=np.int64),
+                "token_type_ids": np.asarray(enc.get("token_type_ids", np.zeros_like(ids)), dtype=np.int64)}
+        return self.session.run(None, feed)[0]
+
+
+class _Entry:
+    def __init__(self, head: str):
+        self.head = head
+        self.runner: OrtRunner | None = None
+        self.done = threading.Event()
+        self.error = ""
+
+
+# ------------------------------------------------------------------------------------------ cache
+
+
+def _files(folder: str) -> list[tuple[str, int, int]]:
+    out = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    st = entry.stat()
+                    out.append((entry.name, st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
+    return sorted(out)
+
+
+def cache_key(source, head: str) -> str:
+    """Changes whenever the model's files, the head, the graph format or the runtimes change."""
+    import torch
+
+    from .onnx_export import FORMAT
+
+    try:
+        from importlib.metadata import version
+
+        ort_version = version("onnxruntime")
+    except Exception:
+        ort_version = "?"
+    ident = {"format": FORMAT, "head": head, "name": source.name, "kind": source.kind, "path": source.path,
+             "overlay": source.overlay, "files": _files(source.path),
+             "overlay_files": _files(source.overlay) if source.overlay else [],
+             "torch": torch.__version__, "onnxruntime": ort_version}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def cache_path(source, head: str) -> Path:
+    from ..data.tokenization import _cache_root
+
+    return _cache_root() / "onnx" / f"{head}-{cache_key(source, head)}" / "model.onnx"
+
+
+def _model_ref(source) -> str:
+    """What `python -m bertlab.inference.onnx_export --model` loads: a default by name, anything else by folder."""
+    return source.name if source.kind == "default" else source.path
+
+
+# ------------------------------------------------------------------------------------------ build
+
+
+def _export_once(source, head: str, path: Path) -> None:
+    """Export into the cache unless another process (the page, a CLI call) is exporting the same
+    model right now: then wait for its file. A marker beside the file says who is at it."""
+    import time
+
+    marker = path.with_name(path.name + ".building")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            stale = time.time() - marker.stat().st_mtime > EXPORT_TIMEOUT_S
+        except OSError:
+            stale = True
+        if not stale:
+            while marker.exists() and not path.exists():
+                time.sleep(1.0)
+            if path.exists():
+                return
+        marker.unlink(missing_ok=True)
+        fd = os.open(marker, os.O_CREAT | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        _export_in_subprocess(source, head, path)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _export_in_subprocess(source, head: str, path: Path) -> None:
+    from ..training.launch import project_env
+
+    cmd = [sys.executable, "-m", "bertlab.inference.onnx_export", "--model", _model_ref(source), "--head", head,
+           "--out", str(path)]
+    # Niced: the export competes with live answers for the same cores and is never urgent. Its
+    # output goes to a file, not a pipe, so it finishes even when a one-shot CLI call has exited.
+    log_path = path.with_name("export.log")
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.run(cmd, env=project_env(), stdout=log_file, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=EXPORT_TIMEOUT_S,
+                              preexec_fn=(lambda: os.nice(5)) if hasattr(os, "nice") else None)
+    if proc.returncode != 0 or not path.exists():
+        lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise RuntimeError(f"the export exited with {proc.returncode}: {(lines or ['no output'])[-1][:300]} "
+                           f"(log: {log_path})")
+
+
+def _probe_texts(tokenizer) -> list[str]:
+    mask = getattr(tokenizer, "mask_token", None) or "[MASK]"
+    return [f"the {mask} sat on the mat with a {mask} .", "a short one", "the second text is longer than the first"]
+
+
+def check_parity(loaded, head: str, runner: OrtRunner) -> str:
+    """'' when the runner gives PyTorch's answer on a probe input, else what differs."""
+    import numpy as np
+    import torch
+
+    from .fill_mask import _forward
+
+    tokenizer, model = loaded.tokenizer, loaded.model
+    texts = _probe_texts(tokenizer)
+    if head == "masked-lm":
+        ids = tokenizer(texts[0])["input_ids"]
+        positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id] or [1]
+        ref_logits, ref_att = _forward(model, ids, positions, attention=True, fast=False)
+        got_logits, got_att = runner.masked_lm(ids, positions)
+        ref, got = torch.softmax(ref_logits.float(), -1), torch.softmax(got_logits.float(), -1)
+        if ref_att is not None and float((ref_att - got_att).abs().max()) > TOLERANCE:
+            return "attention differs"
+    else:
+        enc = tokenizer(texts[1:], [texts[2], texts[1]], padding=True, return_tensors="pt")
+        with torch.inference_mode():
+            ref = torch.softmax(model(**enc).logits.float(), -1)
+        got = torch.softmax(torch.from_numpy(runner.classify({k: v.numpy() for k, v in enc.items()})).float(), -1)
+    diff = float((ref - got).abs().max())
+    k = min(5, ref.shape[-1])
+    if diff > TOLERANCE:
+        return f"probabilities differ by {diff:.2e}"
+    if not np.array_equal(ref.topk(k, -1).indices.numpy(), got.topk(k, -1).indices.numpy()):
+        return "the top-k order differs"
+    return ""
+
+
+def _build(loaded, head: str, entry: _Entry) -> None:
+    name = getattr(loaded.source, "name", "?")
+    try:
+        import onnxruntime  # noqa: F401  (fail early and plainly when it is not installed)
+
+        from .onnx_export import supported
+
+        reason = supported(loaded.model, head)
+        if reason:
+            raise ValueError(reason)
+        path = cache_path(loaded.source, head)
+        if not path.exists():
+            _export_once(loaded.source, head, path)
+        runner = OrtRunner(path)
+        problem = check_parity(loaded, head, runner)
+        if problem:
+            raise ValueError(f"the ONNX Runtime answer is not PyTorch's ({problem})")
+        entry.runner = runner
+        log.info("fast path ready for %s (%s): %s", name, head, path)
+    except Exception as exc:  # anything: PyTorch keeps answering
+        entry.error = f"{type(exc).__name__}: {exc}"
+        _log_once(f"bertlab: the ONNX Runtime fast path is off for {name} ({head}); PyTorch answers instead. "
+                  f"{entry.error}")
+    finally:
+        entry.done.set()
+
+
+def prepare(loaded, head: str, start: bool = True) -> OrtRunner | None:
+    """The model's runner when ready; else None (and, with `start`, its build begins in the background)."""
+    if not enabled() or loaded is None:
+        return None
+    model = loaded.model
+    with _lock:
+        entry = _entries.get(model)
+        if entry is None:
+            if not start:
+                return None
+            entry = _entries[model] = _Entry(head)
+            threading.Thread(target=_build, args=(loaded, head, entry), name="bertlab-onnx-build",
+                             daemon=True).start()
+    return entry.runner
+
+
+def ready(model) -> OrtRunner | None:
+    """The runner of an already prepared model object, else None; never starts anything."""
+    if not enabled():
+        return None
+    with _lock:
+        entry = _entries.get(model)
+    return entry.runner if entry is not None else None
+
+
+def wait(loaded, head: str, timeout: float | None = None) -> OrtRunner | None:
+    """Prepare and wait for the build to end (benchmarks, tests, `--fast wait`)."""
+    prepare(loaded, head)
+    with _lock:
+        entry = _entries.get(loaded.model)
+    if entry is None:
+        return None
+    entry.done.wait(timeout)
+    return entry.runner
+
+
+def status(model) -> dict:
+    """{"state": off | not started | building | ready | failed, "error": ...} for logs and tests."""
+    if not enabled():
+        return {"state": "off", "error": ""}
+    with _lock:
+        entry = _entries.get(model)
+    if entry is None:
+        return {"state": "not started", "error": ""}
+    if not entry.done.is_set():
+        return {"state": "building", "error": ""}
+    return {"state": "ready" if entry.runner else "failed", "error": entry.error}

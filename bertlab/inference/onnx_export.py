@@ -1,0 +1,151 @@
+"""BERT graphs exported to ONNX (torch.onnx.export with dynamo=True), for ONNX Runtime.
+
+Two graphs, each the exact computation bertlab's PyTorch path does:
+
+* masked-LM (`MaskedLMGraph`): input_ids (1, T) and the mask positions (M,) in; out come the
+  vocabulary logits at the masked rows only (M, V) and the last layer's attention of those rows
+  over all tokens, averaged over heads (M, T). The sparse head matters as much here as in
+  PyTorch: on a short sentence the 30k-row vocabulary projection costs about what the encoder does.
+* classification (`ClassifierGraph`): input_ids, attention_mask, token_type_ids (B, T) in,
+  logits (B, num_labels) out. The same graph is what `export-onnx` writes for a finished run, so
+  it runs with onnxruntime and tokenizers alone.
+
+`python -m bertlab.inference.onnx_export --model NAME --head HEAD --out FILE` exports one model in its own
+process; bertlab.inference.fast_inference starts it in the background so the exporter (which traces the
+model and patches torch while it does) never runs beside live requests in the web process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+# Bump when a graph's inputs, outputs or computation change: cached exports with another format
+# are not reused (bertlab.inference.fast_inference puts it in the cache key).
+FORMAT = 1
+MASKED_LM_INPUTS = ("input_ids", "positions")
+MASKED_LM_OUTPUTS = ("logits", "attention")
+CLASSIFIER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CLASSIFIER_OUTPUTS = ("logits",)
+
+
+def supported(model, head: str) -> str | None:
+    """None when `model` can be exported for `head`, else the reason it cannot."""
+    from .fill_mask import _last_self_attention, _mlm_head
+
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type != "bert":
+        return f"no ONNX graph for model type {model_type!r} (BERT only)"
+    if head == "masked-lm":
+        if _mlm_head(model) is None or _last_self_attention(getattr(model, "bert", None)) is None:
+            return "the masked-LM head or the attention layout is not BERT's"
+        return None
+    if head == "classification":
+        return None if hasattr(model, "classifier") and hasattr(model, "bert") else "not a BERT classifier"
+    return f"no ONNX graph for head {head!r}"
+
+
+def _graphs():
+    import torch
+
+    from .fill_mask import _attention_rows, _last_self_attention, _mlm_head
+
+    class MaskedLMGraph(torch.nn.Module):
+        """fill_mask._forward as one graph: encoder, head on the masked rows, their attention."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.bert = model.bert
+            self.head = _mlm_head(model)
+            self.last_attention = _last_self_attention(model.bert)
+
+        def forward(self, input_ids, positions):
+            out = self.bert(input_ids=input_ids, output_hidden_states=True)
+            rows = out.last_hidden_state[0].index_select(0, positions)  # (M, H)
+            logits = self.head(rows)  # (M, V)
+            # hidden_states[-2] is what enters the last layer: (1, T, H) -> attention (M, T)
+            return logits, _attention_rows(self.last_attention, out.hidden_states[-2], positions)
+
+    class ClassifierGraph(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).logits
+
+    return MaskedLMGraph, ClassifierGraph
+
+
+def export(model, head: str, path: str | Path) -> Path:
+    """Write `model`'s `head` graph to `path` (atomically: a temp file renamed at the end)."""
+    import torch
+
+    reason = supported(model, head)
+    if reason:
+        raise ValueError(reason)
+    MaskedLMGraph, ClassifierGraph = _graphs()
+    model = model.eval()
+    limit = int(getattr(model.config, "max_position_embeddings", 512))
+    # Example inputs with every dynamic size >= 2 (torch.export specialises sizes 0 and 1).
+    seq = torch.export.Dim("T", min=2, max=limit)
+    if head == "masked-lm":
+        graph = MaskedLMGraph(model).eval()
+        ids = torch.full((1, 8), 1, dtype=torch.long)
+        args = (ids, torch.tensor([2, 5], dtype=torch.long))
+        dynamic = ({1: seq}, {0: torch.export.Dim("M", min=1, max=limit)})
+        names_in, names_out = MASKED_LM_INPUTS, MASKED_LM_OUTPUTS
+    else:
+        graph = ClassifierGraph(model).eval()
+        ids = torch.full((2, 8), 1, dtype=torch.long)
+        args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        batch = torch.export.Dim("B", min=1, max=4096)
+        dynamic = tuple({0: batch, 1: seq} for _ in range(3))
+        names_in, names_out = CLASSIFIER_INPUTS, CLASSIFIER_OUTPUTS
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # The exporter reports its steps on stdout; keep stdout for answers (`export-onnx --json`).
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
+        program = torch.onnx.export(graph, args, dynamic_shapes=dynamic, input_names=list(names_in),
+                                    output_names=list(names_out), dynamo=True, optimize=True, verbose=False)
+    program.save(str(tmp))
+    os.replace(tmp, path)
+    return path
+
+
+def quantize_int8(src: str | Path, dst: str | Path) -> Path:
+    """Dynamic int8 quantization (weights int8, activations quantized on the fly): the form
+    onnxruntime recommends for transformer encoders on CPU."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+    os.replace(tmp, dst)
+    return dst
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bertlab.inference.onnx_export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model name or folder (as bertlab.modeling.registry resolves it)")
+    parser.add_argument("--head", required=True, choices=("masked-lm", "classification"))
+    parser.add_argument("--out", required=True, help="the .onnx file to write")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from ..modeling.registry import load_model, quiet_loading
+
+    quiet_loading()
+    loaded = load_model(args.model, head=args.head, task="fill-mask" if args.head == "masked-lm" else "classify")
+    export(loaded.model, args.head, args.out)
+    # The marker bertlab.inference.fast_inference left for other processes: gone even if its writer has exited.
+    Path(args.out + ".building").unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

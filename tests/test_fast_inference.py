@@ -1,0 +1,122 @@
+"""The ONNX Runtime fast path (bertlab.inference.fast_inference): PyTorch answers until the export is ready,
+then ONNX Runtime gives the same answers (same top-k, probabilities within 1e-4); a failed export
+leaves PyTorch answering, logged once; BERTLAB_FAST_INFERENCE=0 turns it off.
+
+Tiny models (hidden 32) keep the exports short; one test checks the shipped defaults."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from bertlab.inference import fast_inference
+from bertlab.inference.fill_mask import fill_mask
+from bertlab.inference.classify import predict_probs
+from bertlab.modeling.registry import load_model
+
+SENTENCES = ["the cat [MASK] on the [MASK] .", "paris is the [MASK] of france .", "我爱北[MASK]"]
+BUILT_IN = ["The capital of France is [MASK].", "I went to the [MASK] to buy some milk.",
+            "She was so [MASK] that she could not stop smiling.", "He plays the [MASK] in a jazz band.",
+            "The [MASK] [MASK] is the capital of China.", "After the long hike we were very [MASK]."]
+REVIEWS = ["a good fun movie", "bad awful boring plot , really bad", "the film", "I love it !"]
+
+
+@pytest.fixture
+def fast_on(monkeypatch, tmp_path):
+    monkeypatch.setenv(fast_inference.ENV, "1")
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _answers(result):
+    return [[(c["token_id"], c["score"]) for c in m["candidates"]] for m in result["masks"]]
+
+
+def assert_same_fill(a, b):
+    for ma, mb in zip(_answers(a), _answers(b)):
+        assert [t for t, _ in ma] == [t for t, _ in mb]
+        assert np.allclose([s for _, s in ma], [s for _, s in mb], atol=1e-4)
+    assert np.allclose(a["attention"], b["attention"], atol=1e-4)
+    assert a["joint"]["tokens"] == b["joint"]["tokens"] and a["filled"] == b["filled"]
+
+
+def test_fill_mask_moves_to_onnx_runtime_with_the_same_answers(fast_on, make_tiny_model, monkeypatch):
+    folder = make_tiny_model("masked-lm")
+    loaded = load_model(str(folder), head="masked-lm")
+    before = [fill_mask(s, loaded, top_k=5) for s in SENTENCES]  # answered by PyTorch at once
+    assert fast_inference.status(loaded.model)["state"] in ("building", "ready")
+    assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
+    assert fast_inference.status(loaded.model)["state"] == "ready"
+    assert list(fast_on.glob("onnx/masked-lm-*/model.onnx"))
+    for sentence, ref in zip(SENTENCES, before):
+        assert_same_fill(fill_mask(sentence, loaded, top_k=5), ref)
+    # A second load of the same model finds the export on disk: no new export.
+    monkeypatch.setattr(fast_inference, "_export_in_subprocess",
+                        lambda *a: (_ for _ in ()).throw(AssertionError("exported twice")))
+    again = load_model(str(folder), head="masked-lm")
+    assert fast_inference.wait(again, "masked-lm", timeout=60) is not None
+
+
+def test_classification_gives_the_same_probabilities(fast_on, make_tiny_model):
+    loaded = load_model(str(make_tiny_model("classification")), head="classification", task="classify")
+    reference = predict_probs(REVIEWS, None, loaded)
+    pairs = predict_probs(REVIEWS, REVIEWS[::-1], loaded)
+    assert fast_inference.wait(loaded, "classification", timeout=300) is not None
+    assert np.abs(predict_probs(REVIEWS, None, loaded) - reference).max() < 1e-4
+    assert np.abs(predict_probs(REVIEWS, REVIEWS[::-1], loaded) - pairs).max() < 1e-4
+    assert np.abs(predict_probs(REVIEWS, None, loaded, runner=None) - reference).max() == 0  # PyTorch on request
+
+
+def test_a_failed_export_leaves_pytorch_answering_and_is_logged_once(fast_on, make_tiny_model, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("the exporter fell over")
+
+    monkeypatch.setattr(fast_inference, "_export_in_subprocess", broken)
+    loaded = load_model(str(make_tiny_model("masked-lm")), head="masked-lm")
+    with caplog.at_level(logging.WARNING, logger="bertlab.inference.fast_inference"):
+        first = fill_mask(SENTENCES[0], loaded)
+        assert fast_inference.wait(loaded, "masked-lm", timeout=60) is None
+        assert fill_mask(SENTENCES[0], loaded)["masks"] == first["masks"]
+    state = fast_inference.status(loaded.model)
+    assert state["state"] == "failed" and "fell over" in state["error"]
+    assert sum("fast path is off" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_the_switch_turns_it_off(fast_on, make_tiny_model, monkeypatch):
+    monkeypatch.setenv(fast_inference.ENV, "0")
+    loaded = load_model(str(make_tiny_model("masked-lm")), head="masked-lm")
+    fill_mask(SENTENCES[0], loaded)
+    assert fast_inference.prepare(loaded, "masked-lm") is None
+    assert fast_inference.status(loaded.model)["state"] == "off"
+
+
+def test_shipped_defaults_answer_the_same_on_onnx_runtime(monkeypatch):
+    """The real models, exported into the user's cache (~/.cache/bertlab/onnx: later runs reuse it)."""
+    monkeypatch.setenv(fast_inference.ENV, "1")
+    mlm = load_model("default", head="masked-lm")
+    ref = [fill_mask(s, mlm, top_k=10) for s in BUILT_IN]
+    assert fast_inference.wait(mlm, "masked-lm", timeout=600) is not None, fast_inference.status(mlm.model)
+    for sentence, expected in zip(BUILT_IN, ref):
+        assert_same_fill(fill_mask(sentence, mlm, top_k=10), expected)
+    clf = load_model("default-sentiment", head="classification", task="classify")
+    texts = ["A warm and funny film.", "Dull, overlong and badly acted.", "It is a film."] + BUILT_IN
+    probs = predict_probs(texts, None, clf, runner=None)
+    assert fast_inference.wait(clf, "classification", timeout=600) is not None, fast_inference.status(clf.model)
+    fast = predict_probs(texts, None, clf)
+    assert np.abs(fast - probs).max() < 1e-4 and (fast.argmax(-1) == probs.argmax(-1)).all()
+
+
+def test_warm_up_loads_the_model_and_answers_once(make_tiny_model, monkeypatch):
+    """What app.py runs in a thread from process start, so the first Predict finds the model loaded."""
+    from bertlab.service import Service
+
+    folder = str(make_tiny_model("masked-lm"))
+    service = Service()
+    calls = []
+    monkeypatch.setattr(fast_inference, "prepare", lambda loaded, head, start=True: calls.append(head))
+    service.warm_up(folder)
+    assert calls == ["masked-lm"]  # the warm-up answer also asked for the fast path
+    loaded = service.model(folder, "masked-lm", "fill-mask")
+    assert service.model(folder, "masked-lm", "fill-mask") is loaded  # loaded once, kept in the LRU
