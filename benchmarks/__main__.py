@@ -349,13 +349,15 @@ def main(argv=None) -> int:
         (f" --only {','.join(chosen)}" if args.only else "")
     load = ", ".join(f"{x:.1f}" for x in info["load_average"] or [])
     load2 = ", ".join(f"{x:.1f}" for x in load_after or [])
+    peak_load = max([(info["load_average"] or [0])[0], (load_after or [0])[0]])
+    busy = ("above the core count: other work shared the cores and absolute figures suffer"
+            if peak_load > info["cores"] else "below the core count: no other work of note shared the cores")
     doc = ["# Benchmark results", "",
            f"`{command}`, {started}.", "",
            f"Machine: {info['cpu']}, {info['cores']} cores, torch threads {info['torch_threads']}, "
            f"{info['memory_gib']} GiB RAM, CUDA {info['cuda']}; Python {info['python']}, torch {info['torch']}, "
            f"transformers {info['transformers']}. Load average (1, 5, 15 min) {load} at the start and {load2} at "
-           "the end (above the core count, other work shared the cores and absolute figures suffer; every "
-           "ratio compares two sides measured in the same run, taking turns).", "",
+           f"the end ({busy}; every ratio compares two sides measured in the same run, taking turns).", "",
            md, "", "## Raw output", ""]
     for bench in benches:
         out, seconds = outputs[bench.name]
