@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bertlab.modeling.overlay import export_overlay  # noqa: E402
+from bertlab.modeling.overlay_export import export_overlay  # noqa: E402
 from bertlab.training.runs import atomic_write_json, read_json  # noqa: E402
 
 

@@ -9,7 +9,8 @@ import torch
 from safetensors import safe_open
 
 from bertlab.modeling.registry import wheel_model_dir
-from bertlab.modeling.overlay import export_overlay, lay_over
+from bertlab.modeling.overlay import lay_over
+from bertlab.modeling.overlay_export import export_overlay
 
 
 def test_overlay_stores_int8_changes_and_single_rows_and_gives_the_model_back(tmp_path):

@@ -130,7 +130,7 @@ def _jieba_sources() -> tuple[Path, Path]:
 def _english_vocab_file() -> Path | None:
     """bert-base-uncased's vocab.txt from the default English model's wheel, when installed."""
     try:
-        from ..modeling.registry import wheel_model_dir
+        from ..modeling.wheel import wheel_model_dir
 
         path = wheel_model_dir() / "vocab.txt"
         return path if path.exists() else None

