@@ -21,7 +21,7 @@ def attention_maps(text: str, loaded, pair: str | None = None, max_tokens: int =
     "truncated", "model"}."""
     import torch
 
-    from .fill_mask import _EAGER_LOCK
+    from .mlm_forward import _EAGER_LOCK
 
     if text is None or not str(text).strip():
         raise BadInput("the text is empty: type a sentence to look at its attention")

@@ -73,7 +73,7 @@ class OrtRunner:
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def masked_lm(self, ids: list[int], positions: list[int]):
-        """(logits (M, V), attention (M, T)) as torch tensors, like fill_mask._forward."""
+        """(logits (M, V), attention (M, T)) as torch tensors, like mlm_forward.torch_forward."""
         import numpy as np
         import torch
 
@@ -206,14 +206,14 @@ def check_parity(loaded, head: str, runner: OrtRunner) -> str:
     import numpy as np
     import torch
 
-    from .fill_mask import _forward
+    from .mlm_forward import torch_forward
 
     tokenizer, model = loaded.tokenizer, loaded.model
     texts = _probe_texts(tokenizer)
     if head == "masked-lm":
         ids = tokenizer(texts[0])["input_ids"]
         positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id] or [1]
-        ref_logits, ref_att = _forward(model, ids, positions, attention=True, fast=False)
+        ref_logits, ref_att = torch_forward(model, ids, positions, attention=True)
         got_logits, got_att = runner.masked_lm(ids, positions)
         ref, got = torch.softmax(ref_logits.float(), -1), torch.softmax(got_logits.float(), -1)
         if ref_att is not None and float((ref_att - got_att).abs().max()) > TOLERANCE:

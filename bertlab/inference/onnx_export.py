@@ -34,7 +34,7 @@ CLASSIFIER_OUTPUTS = ("logits",)
 
 def supported(model, head: str) -> str | None:
     """None when `model` can be exported for `head`, else the reason it cannot."""
-    from .fill_mask import _last_self_attention, _mlm_head
+    from .mlm_forward import _last_self_attention, _mlm_head
 
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type != "bert":
@@ -51,10 +51,10 @@ def supported(model, head: str) -> str | None:
 def _graphs():
     import torch
 
-    from .fill_mask import _attention_rows, _last_self_attention, _mlm_head
+    from .mlm_forward import _attention_rows, _last_self_attention, _mlm_head
 
     class MaskedLMGraph(torch.nn.Module):
-        """fill_mask._forward as one graph: encoder, head on the masked rows, their attention."""
+        """mlm_forward.torch_forward as one graph: encoder, head on the masked rows, their attention."""
 
         def __init__(self, model):
             super().__init__()

@@ -25,7 +25,6 @@ from that default's weights.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 QUANTIZE_MIN_ELEMENTS = 65_536  # smaller tensors are not worth a scale table
 ROW_SPARSE_SHARE = 0.25
