@@ -40,7 +40,7 @@ CLOZE: list[tuple[str, set[str]]] = [
     ("The cat chased the [MASK] across the garden.", {"mouse", "mice", "bird", "birds", "rat", "dog", "ball", "squirrel", "rabbit", "butterfly", "chicken", "chickens"}),
     ("It was raining, so she took her [MASK].", {"umbrella", "coat", "raincoat", "car"}),
     ("Birds can [MASK] high in the sky.", {"fly", "soar"}),
-    ("Fish live in the [MASK].", {"water", "sea", "ocean", "river", "rivers", "lake", "lakes", "sea"}),
+    ("Fish live in the [MASK].", {"water", "sea", "ocean", "river", "rivers", "lake", "lakes"}),
     ("We eat soup with a [MASK].", {"spoon"}),
     ("He wrote the letter with a [MASK].", {"pen", "pencil", "quill"}),
     ("The doctor told him to take the [MASK] twice a day.", {"medicine", "pills", "pill", "tablets", "tablet", "medication", "drug", "drugs", "capsules"}),
