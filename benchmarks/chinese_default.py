@@ -174,9 +174,18 @@ def main() -> int:
     parser.add_argument("--start", choices=["both", "default-chinese", "random"], default="both",
                         help="fine-tune from default-chinese, from random init, or both (default)")
     parser.add_argument("--keep", help="keep the fine-tuning run folders here (default: a temporary folder)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override a fine-tuning setting for every part run, e.g. epochs=2 max_length=256 "
+                             "(a TrainConfig field or max_length)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     parts = args.only or PARTS
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if not value:
+            parser.error(f"--set {item!r}: expected KEY=VALUE")
+        for settings in SETTINGS.values():
+            settings[key] = type(settings[key])(value) if key in settings else json.loads(value)
     rows: list[dict] = []
     if "cloze" in parts:
         rows += run_cloze(args.snapshots)

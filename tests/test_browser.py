@@ -586,3 +586,49 @@ def test_runs_compared_side_by_side(page, lab):
     assert line_points(chart, "run 1") == 3 and line_points(chart, "run 2") == 3
     settings = panel.locator(".block").filter(has_text="Settings that differ").last
     assert "lr" in settings.inner_text() and "3e-05" in settings.inner_text()
+
+
+def test_compression_panel_exports_a_finished_run_and_shows_each_form(page, lab):
+    """Runs tab → a finished fine-tuning run → "Compress: ONNX and int8" → Export: the table shows
+    one row per form (PyTorch, ONNX, int8) with the figures export.json on disk holds."""
+    from bertlab.config import TrainConfig
+    from bertlab.training import runs
+
+    run_id = "20200103-000000-finetune-compress"
+    folder = lab["runs"] / run_id
+    write_tiny_model(folder / "final", "classification")
+    config_path = folder / "final" / "config.json"
+    config = json.loads(config_path.read_text())
+    config.update(id2label={"0": "negative", "1": "positive"}, label2id={"negative": 0, "positive": 1})
+    config_path.write_text(json.dumps(config))
+    cfg = TrainConfig(task="finetune", out=str(folder))
+    cfg.finetune.train = str(write_labeled_csv(lab["tmp"] / "compress-reviews.csv", n=80))
+    cfg.save(folder / "run_config.json")
+    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
+
+    panel = open_tab(page, "Runs")
+    show_run(panel, run_id)
+    panel.get_by_text("Compress: ONNX and int8").click()
+    panel.get_by_role("button", name="Export to ONNX and int8, and measure").click()
+    table = panel.locator(".block").filter(has_text="Each form beside PyTorch").last
+    deadline = time.time() + 240  # a child process imports torch, exports twice and measures
+    while time.time() < deadline:
+        text = table.inner_text()
+        if "int8" in text and "ONNX" in text:
+            break
+        assert "Could not" not in panel.inner_text(), panel.inner_text()
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the table never filled: {table.inner_text()!r}")
+    report = json.loads((folder / "export" / "export.json").read_text())
+    assert [f["form"] for f in report["forms"]] == ["pytorch", "onnx", "int8"]
+    # Each form's row, in order: its title, size on disk (MB) and p50 latency (ms) as export.json says.
+    text = table.inner_text()
+    at = 0
+    for form in report["forms"]:
+        row = re.search(re.escape(form.get("title", form["form"])) + r"\s+([\d.]+)\s+([\d.]+)", text[at:])
+        assert row, (form, text)
+        assert float(row.group(1)) == pytest.approx(form["size_mb"], rel=1e-3)
+        assert float(row.group(2)) == pytest.approx(form["p50_ms"], rel=1e-3)
+        at += row.end()
+    assert "validation on 8 rows" in panel.inner_text()

@@ -92,16 +92,28 @@ def test_the_switch_turns_it_off(fast_on, make_tiny_model, monkeypatch):
     assert fast_inference.status(loaded.model)["state"] == "off"
 
 
-def test_shipped_defaults_answer_the_same_on_onnx_runtime(monkeypatch):
+CHINESE_BUILT_IN = ["北京是中国的[MASK]都。", "我爱[MASK][MASK]天安门。", "今天天气很[MASK]，我们去公园吧。",
+                    "他每天早上喝一杯[MASK]。"]
+CHINESE_REVIEWS = ["房间很干净，服务也很好，下次还来。", "太差了，再也不会买了。", "这本书一般。"]
+SHIPPED = {  # language: (masked-LM default, its sentences, sentiment default, its texts)
+    "english": ("default", BUILT_IN, "default-sentiment",
+                ["A warm and funny film.", "Dull, overlong and badly acted.", "It is a film."]),
+    "chinese": ("default-chinese", CHINESE_BUILT_IN, "default-sentiment-chinese", CHINESE_REVIEWS),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SHIPPED))
+def test_shipped_defaults_answer_the_same_on_onnx_runtime(monkeypatch, language):
     """The real models, exported into the user's cache (~/.cache/bertlab/onnx: later runs reuse it)."""
     monkeypatch.setenv(fast_inference.ENV, "1")
-    mlm = load_model("default", head="masked-lm")
-    ref = [fill_mask(s, mlm, top_k=10) for s in BUILT_IN]
+    mlm_name, sentences, clf_name, texts = SHIPPED[language]
+    mlm = load_model(mlm_name, head="masked-lm")
+    ref = [fill_mask(s, mlm, top_k=10) for s in sentences]
     assert fast_inference.wait(mlm, "masked-lm", timeout=600) is not None, fast_inference.status(mlm.model)
-    for sentence, expected in zip(BUILT_IN, ref):
+    for sentence, expected in zip(sentences, ref):
         assert_same_fill(fill_mask(sentence, mlm, top_k=10), expected)
-    clf = load_model("default-sentiment", head="classification", task="classify")
-    texts = ["A warm and funny film.", "Dull, overlong and badly acted.", "It is a film."] + BUILT_IN
+    clf = load_model(clf_name, head="classification", task="classify")
+    texts = texts + sentences
     probs = predict_probs(texts, None, clf, runner=None)
     assert fast_inference.wait(clf, "classification", timeout=600) is not None, fast_inference.status(clf.model)
     fast = predict_probs(texts, None, clf)
