@@ -8,7 +8,8 @@ Phases (seconds since the process started):
   * connected -- gradio_client has read the API description
   * fill-mask -- the first fill-mask call on `default` returns, sent as soon as the client is
                  connected (a Predict pressed at once), measured only when the default model has
-                 a masked-LM head (`models --resolve default --json`)
+                 a masked-LM head (`models --resolve default --json`); also given as seconds
+                 after the page started serving (what a user opening the page at once waits)
   * tokenize  -- then the first Chinese tokenize call returns (loads the default-chinese tokenizer
                  and jieba's dictionary on first use)
 A second call of each shows the warm latency next to the first. The app runs with an empty runs
@@ -69,14 +70,15 @@ def measure(timeout: float) -> dict:
         env = dict(os.environ, BERTLAB_RUNS=runs_dir, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                    TOKENIZERS_PARALLELISM="false", PYTHONPATH=str(ROOT))
         heads = default_heads(env)
+        # Imported before the clock starts: the client stands for a browser, which is already running.
+        from gradio_client import Client
+
         log = open(Path(runs_dir) / "app.log", "w")
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             result = {"serving_s": wait_until_serving(url, proc, start, timeout)}
-            from gradio_client import Client
-
             client = Client(url, verbose=False)
             result["connected_s"] = time.perf_counter() - start
             result["default_heads"] = heads
@@ -89,6 +91,8 @@ def measure(timeout: float) -> dict:
                 raw = fill()[0]
                 result["first_fill_mask_s"] = time.perf_counter() - t0
                 result["fill_mask_answered_s"] = time.perf_counter() - start
+                # What a user who opens the page as soon as it serves and presses Predict waits.
+                result["fill_mask_after_serving_s"] = result["fill_mask_answered_s"] - result["serving_s"]
                 result["fill_mask_ok"] = isinstance(raw, dict) and "error" not in raw.get("a", {})
                 t0 = time.perf_counter()
                 fill()
@@ -134,6 +138,7 @@ def main(argv=None) -> int:
           f"(call {result['first_tokenize_s']:.2f} s; second call {result['second_tokenize_s']:.2f} s)")
     if "first_fill_mask_s" in result:
         print(f"first fill-mask answered at {result['fill_mask_answered_s']:6.2f} s "
+              f"({result['fill_mask_after_serving_s']:.2f} s after the page served) "
               f"(call {result['first_fill_mask_s']:.2f} s; second call {result['second_fill_mask_s']:.2f} s)")
     else:
         print(result["fill_mask_note"])

@@ -35,8 +35,13 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
                             truncation=True, max_length=limit, padding=True,
                             return_tensors="np" if ort else "pt")
-            logits = torch.from_numpy(ort.classify(enc)) if ort else model(**enc).logits
-            out[idx] = torch.softmax(logits.float(), -1).numpy()
+            if ort:  # numpy end to end: no torch op (and its thread pool) per batch
+                logits = ort.classify(enc).astype(np.float32)
+                logits -= logits.max(-1, keepdims=True)
+                probs = np.exp(logits)
+                out[idx] = probs / probs.sum(-1, keepdims=True)
+            else:
+                out[idx] = torch.softmax(model(**enc).logits.float(), -1).numpy()
     return out
 
 

@@ -244,7 +244,12 @@ def _build(loaded, head: str, entry: _Entry) -> None:
             raise ValueError(reason)
         path = cache_path(loaded.source, head)
         if not path.exists():
-            _export_once(loaded.source, head, path)
+            source = loaded.source
+            if source.kind == "local" and not (Path(source.path) / "config.json").is_file():
+                # e.g. a model built in memory from a checkpoint's weights (benchmarks score those):
+                # the exporter loads models from disk, so a child process would only fail.
+                raise ValueError(f"{source.path} is not a save_pretrained folder the exporter can load")
+            _export_once(source, head, path)
         runner = OrtRunner(path)
         problem = check_parity(loaded, head, runner)
         if problem:
