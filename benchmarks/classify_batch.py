@@ -97,6 +97,22 @@ def main() -> int:
                 seconds = time.perf_counter() - t0
                 best[name] = min(best.get(name, seconds), seconds)
     rows_per_s = {name: len(texts) / s for name, s in best.items()}
+    # Where the time goes: tokens each side computes (padding included) and the useful FLOP/s
+    # (real tokens only, 2 x non-embedding parameters per token, attention's T^2 left out)
+    # against an fp32 matmul measured in this process.
+    from benchmarks.finetune_throughput import matmul_flops, non_embedding_parameters
+
+    lengths = [len(ids) for ids in loaded.tokenizer(texts, truncation=True)["input_ids"]]
+    by_length = sorted(lengths)
+
+    def computed(ordered: list[int], size: int = 32) -> int:
+        return sum(max(ordered[i:i + size]) * len(ordered[i:i + size]) for i in range(0, len(ordered), size))
+
+    real = sum(lengths)
+    tokens = {"bertlab": computed(by_length), "bertlab-pytorch": computed(by_length), "pipeline": computed(lengths)}
+    flops_per_token = 2 * non_embedding_parameters(loaded.model)
+    peak = matmul_flops()
+    useful = {name: flops_per_token * real * rows_per_s[name] / len(texts) for name in rows_per_s}
     agree = {name: sum(a == b for a, b in zip(labels[name], labels["pipeline"])) / len(texts)
              for name in ("bertlab", "bertlab-pytorch")}
     ratios = {"bertlab/pipeline": rows_per_s["bertlab"] / rows_per_s["pipeline"],
@@ -106,10 +122,15 @@ def main() -> int:
         extra = f"  same label as the pipeline: {agree[name]:.2%}" if name in agree else ""
         print(f"{name:16} {value:8.1f} rows/s  ({best[name]:.2f} s){extra}")
     print("ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()) + "  (target bertlab/pipeline >= 3x)")
+    print(f"tokens computed (real {real}): " + ", ".join(f"{k} {v} ({v / real:.2f}x real)" for k, v in tokens.items()))
+    print(f"useful GFLOP/s vs fp32 matmul {peak / 1e9:.0f}: "
+          + ", ".join(f"{k} {v / 1e9:.0f} ({v / peak:.0%})" for k, v in useful.items()))
     if args.json:
         print(json.dumps({"model": loaded.source.name, "rows": len(texts), "source": source, "rounds": args.rounds,
                           "fast_path": fast_ready, "rows_per_s": rows_per_s, "same_label_as_pipeline": agree,
-                          "ratios": ratios, "torch_threads": torch.get_num_threads()}))
+                          "ratios": ratios, "torch_threads": torch.get_num_threads(),
+                          "real_tokens": real, "tokens_computed": tokens, "useful_flops": useful,
+                          "matmul_flops": peak}))
     return 0
 
 
