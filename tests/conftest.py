@@ -7,6 +7,7 @@ entry point accepts such a folder as `--model`, exactly as it accepts a finished
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -112,5 +113,23 @@ def finished_run(root: Path, name: str, head: str) -> Path:
     folder = root / name
     write_tiny_model(folder / "final", head)
     TrainConfig(task="finetune", out=str(folder)).save(folder / "run_config.json")
+    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
+    return folder
+
+
+def finished_sentiment_run(folder: Path, train_csv: Path) -> Path:
+    """A finished fine-tuning run of a tiny negative/positive classifier whose training file
+    (`train_csv`, from write_labeled_csv) is still in place: what export-onnx validates on."""
+    from bertlab.training import runs
+    from bertlab.config import TrainConfig
+
+    write_tiny_model(folder / "final", "classification")
+    config_path = folder / "final" / "config.json"
+    config = json.loads(config_path.read_text())
+    config.update(id2label={"0": "negative", "1": "positive"}, label2id={"negative": 0, "positive": 1})
+    config_path.write_text(json.dumps(config))
+    cfg = TrainConfig(task="finetune", out=str(folder))
+    cfg.finetune.train = str(train_csv)
+    cfg.save(folder / "run_config.json")
     runs.write_status(folder, "finished", "finished 10 steps", pid=None)
     return folder

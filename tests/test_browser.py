@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_labeled_csv, write_tiny_model
+from conftest import finished_sentiment_run, write_labeled_csv, write_tiny_model
 
 CHROMIUM = os.environ.get("BERTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -591,20 +591,8 @@ def test_runs_compared_side_by_side(page, lab):
 def test_compression_panel_exports_a_finished_run_and_shows_each_form(page, lab):
     """Runs tab → a finished fine-tuning run → "Compress: ONNX and int8" → Export: the table shows
     one row per form (PyTorch, ONNX, int8) with the figures export.json on disk holds."""
-    from bertlab.config import TrainConfig
-    from bertlab.training import runs
-
     run_id = "20200103-000000-finetune-compress"
-    folder = lab["runs"] / run_id
-    write_tiny_model(folder / "final", "classification")
-    config_path = folder / "final" / "config.json"
-    config = json.loads(config_path.read_text())
-    config.update(id2label={"0": "negative", "1": "positive"}, label2id={"negative": 0, "positive": 1})
-    config_path.write_text(json.dumps(config))
-    cfg = TrainConfig(task="finetune", out=str(folder))
-    cfg.finetune.train = str(write_labeled_csv(lab["tmp"] / "compress-reviews.csv", n=80))
-    cfg.save(folder / "run_config.json")
-    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
+    folder = finished_sentiment_run(lab["runs"] / run_id, write_labeled_csv(lab["tmp"] / "compress-reviews.csv", n=80))
 
     panel = open_tab(page, "Runs")
     show_run(panel, run_id)

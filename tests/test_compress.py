@@ -12,9 +12,8 @@ import pytest
 
 from bertlab.training import runs
 from bertlab.cli import main
-from bertlab.config import TrainConfig
 from bertlab.errors import BadInput
-from conftest import finished_run, write_labeled_csv, write_tiny_model
+from conftest import finished_run, finished_sentiment_run, write_labeled_csv
 
 # Runs in a fresh `python -I` (no bertlab on the path): what a user of the exported folder has.
 STANDALONE = r"""
@@ -40,17 +39,7 @@ print(json.dumps(out))
 @pytest.fixture
 def ft_run(runs_dir):
     """A finished fine-tuning run of a tiny classifier, with its training file still in place."""
-    folder = runs_dir / "finetune-tiny"
-    write_tiny_model(folder / "final", "classification")
-    config_path = folder / "final" / "config.json"
-    config = json.loads(config_path.read_text())
-    config.update(id2label={"0": "negative", "1": "positive"}, label2id={"negative": 0, "positive": 1})
-    config_path.write_text(json.dumps(config))
-    cfg = TrainConfig(task="finetune", out=str(folder))
-    cfg.finetune.train = str(write_labeled_csv(runs_dir / "reviews.csv", n=80))
-    cfg.save(folder / "run_config.json")
-    runs.write_status(folder, "finished", "finished 10 steps", pid=None)
-    return folder
+    return finished_sentiment_run(runs_dir / "finetune-tiny", write_labeled_csv(runs_dir / "reviews.csv", n=80))
 
 
 def test_export_onnx_writes_every_form_and_they_run_without_bertlab(ft_run, capsys):
