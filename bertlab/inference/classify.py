@@ -35,13 +35,11 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
                             truncation=True, max_length=limit, padding=True,
                             return_tensors="np" if ort else "pt")
-            if ort:  # numpy end to end: no torch op (and its thread pool) per batch
-                logits = ort.classify(enc).astype(np.float32)
-                logits -= logits.max(-1, keepdims=True)
-                probs = np.exp(logits)
-                out[idx] = probs / probs.sum(-1, keepdims=True)
-            else:
-                out[idx] = torch.softmax(model(**enc).logits.float(), -1).numpy()
+            logits = ort.classify(enc) if ort else model(**enc).logits.float().cpu().numpy()
+            # Softmax in numpy for both paths (no torch op, and its thread pool, on the fast one).
+            logits = logits.astype(np.float64) - logits.max(-1, keepdims=True)
+            probs = np.exp(logits)
+            out[idx] = probs / probs.sum(-1, keepdims=True)
     return out
 
 

@@ -15,7 +15,6 @@ same stratified split of the training file that the run used), when those files 
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..files import atomic_write_json
 
 EXPORT_DIR = "export"
 REPORT = "export.json"
@@ -140,5 +140,5 @@ def export_run(run, int8: bool = True, max_validation: int = 0) -> dict[str, Any
                          "tokenization included",
               "export_s": round(export_s, 1), "usage": USAGE,
               "written": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out / REPORT).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    atomic_write_json(out / REPORT, result)  # the panel may read it while a new export is written
     return result

@@ -19,7 +19,6 @@ def export_overlay(final_dir: str | Path, out_dir: str | Path, head: str,
     wheel (or, with `base_default`, relative to that shipped default as users load it)."""
     from safetensors.torch import save_file
 
-
     quiet_loading()
     cls = _auto_class(head)
     tuned = cls.from_pretrained(str(final_dir)).eval()
