@@ -102,26 +102,38 @@ class Service:
 
     # ---------------------------------------------------------------- models
 
-    def model(self, name: str | None, head: str, task: str):
-        """A loaded model (bertlab.modeling.registry.LoadedModel), from the LRU or loaded now."""
+    def model(self, name: str | None, head: str, task: str, exported_ok: bool = False):
+        """A loaded model (bertlab.modeling.registry.LoadedModel), from the LRU or loaded now.
+
+        exported_ok: answering is all the caller does (fill-mask, classification), so an ONNX
+        export of this exact model that was checked against PyTorch before may stand in for it,
+        without importing torch or reading the weights (fast_inference.load_checked). Attention
+        maps and explanations need the PyTorch model and leave it False."""
+        from .inference import fast_inference
         from .modeling import registry
 
         source = registry.resolve(name, task)
-        key = (source.name if source.kind == "default" else source.path, head)
+        ident = source.name if source.kind == "default" else source.path
+        keys = [(ident, head, "exported"), (ident, head)] if exported_ok else [(ident, head)]
         with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key]
-            load_lock = self._load_locks.setdefault(key, threading.Lock())
+            for key in keys:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    return self._models[key]
+            load_lock = self._load_locks.setdefault((ident, head), threading.Lock())
         with load_lock:  # two requests for the same model load it once
             with self._lock:
-                if key in self._models:
-                    return self._models[key]
-            _import_transformers_once()
-            with _MODEL_LOADING:
-                loaded = registry.load_model(name, head=head, task=task)
+                for key in keys:
+                    if key in self._models:
+                        return self._models[key]
+            loaded = fast_inference.load_checked(source, head, registry.load_source_tokenizer) if exported_ok else None
+            if loaded is None:
+                keys = keys[-1:]
+                _import_transformers_once()
+                with _MODEL_LOADING:
+                    loaded = registry.load_model(name, head=head, task=task)
             with self._lock:
-                self._models[key] = loaded
+                self._models[keys[0]] = loaded
                 while len(self._models) > self.max_models:
                     self._models.popitem(last=False)
             return loaded
@@ -132,18 +144,24 @@ class Service:
         path (bertlab.inference.fast_inference) in the background."""
         from .inference.fill_mask import fill_mask
 
-        loaded = self.model(name, "masked-lm", "fill-mask")
+        loaded = self.model(name, "masked-lm", "fill-mask", exported_ok=True)
         fill_mask(f"a {loaded.tokenizer.mask_token} .", loaded, top_k=1)
 
     def tokenizer(self, name: str | None, task: str = "tokenize"):
         from .modeling import registry
 
         source = registry.resolve(name, task)
-        key = (source.name if source.kind == "default" else source.path, "tokenizer")
+        ident = source.name if source.kind == "default" else source.path
+        key = (ident, "tokenizer")
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
+            # A loaded model of the same source has this very tokenizer: no second load (and,
+            # beside an answer from a checked export, no torch import for AutoTokenizer).
+            for loaded_key, loaded in self._models.items():
+                if loaded_key[0] == ident and hasattr(loaded, "tokenizer"):
+                    return loaded.tokenizer
         _import_transformers_once()
         tok = registry.load_tokenizer(name, task)
         with self._lock:
@@ -194,7 +212,7 @@ class Service:
 
         self.check_text(text)
         self.check_model(model, "fill-mask")
-        loaded = self.model(default_for("fill-mask", text, model), "masked-lm", "fill-mask")
+        loaded = self.model(default_for("fill-mask", text, model), "masked-lm", "fill-mask", exported_ok=True)
         return with_language_hint(fill_mask(text, loaded, **kwargs), loaded.tokenizer, text, "fill-mask")
 
     def classify(self, text: str, pair: str | None = None, model: str | None = None) -> dict[str, Any]:
@@ -203,7 +221,7 @@ class Service:
 
         self.check_text(text, pair)
         self.check_model(model, "classify")
-        loaded = self.model(default_for("classify", text, model), "classification", "classify")
+        loaded = self.model(default_for("classify", text, model), "classification", "classify", exported_ok=True)
         return with_language_hint(classify(text, loaded, pair=pair), loaded.tokenizer, text, "classify")
 
     def attention(self, text: str, pair: str | None = None, model: str | None = None,
@@ -241,7 +259,7 @@ class Service:
         self.check_model(model, "classify")
         found = read_to_classify(path, text_column, text_pair_column)
         name = default_for("classify", "\n".join(found.texts[:200]), model)
-        return classify_table(found, self.model(name, "classification", "classify"), output)
+        return classify_table(found, self.model(name, "classification", "classify", exported_ok=True), output)
 
     def tokenize(self, text: str, pair: str | None = None, model: str | None = None, **kwargs) -> dict[str, Any]:
         from .data.tokenization import tokenize_view

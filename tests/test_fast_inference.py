@@ -132,3 +132,67 @@ def test_warm_up_loads_the_model_and_answers_once(make_tiny_model, monkeypatch):
     assert calls == ["masked-lm"]  # the warm-up answer also asked for the fast path
     loaded = service.model(folder, "masked-lm", "fill-mask")
     assert service.model(folder, "masked-lm", "fill-mask") is loaded  # loaded once, kept in the LRU
+
+
+CHECKED_EXPORT_SCRIPT = """
+import json, sys
+from bertlab.service import Service
+service = Service()
+mlm, clf, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+fills = [service.fill_mask(t, model=mlm, top_k=5) for t in texts]
+probs = [service.classify(t, model=clf)["scores"] for t in texts]
+tokens = service.tokenize(texts[0], model=mlm)
+torch_before_attention = "torch" in sys.modules
+maps = service.attention(texts[0], model=mlm)  # needs the PyTorch model: loads it now
+print(json.dumps({"fills": fills, "probs": probs, "torch_imported": torch_before_attention,
+                  "attention_layers": len(maps["attentions"]), "tokens": len(tokens["tokens"])}))
+"""
+
+
+def test_a_checked_export_answers_a_new_process_without_torch(fast_on, make_tiny_model):
+    """What the page does on every start after the first: the default models' exports, checked
+    against PyTorch on an earlier run, answer at once; torch is imported only for what needs it."""
+    import json
+    import subprocess
+    import sys
+
+    from bertlab.service import Service
+    from bertlab.training.launch import project_env
+
+    mlm, clf = str(make_tiny_model("masked-lm")), str(make_tiny_model("classification", seed=1))
+    service = Service()
+    texts = SENTENCES[:2]
+    reference = [service.fill_mask(t, model=mlm, top_k=5) for t in texts]  # PyTorch, starts the export
+    ref_probs = [service.classify(t, model=clf)["scores"] for t in texts]
+    for name, head in ((mlm, "masked-lm"), (clf, "classification")):
+        assert fast_inference.wait(service.model(name, head, "fill-mask" if head == "masked-lm" else "classify"),
+                                   head, timeout=300) is not None
+    assert len(list(fast_on.glob("onnx/*/parity.json"))) == 2  # written once the answers matched
+
+    proc = subprocess.run([sys.executable, "-c", CHECKED_EXPORT_SCRIPT, mlm, clf, json.dumps(texts)],
+                          env=project_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["torch_imported"] is False  # answered (and tokenized) from the export alone
+    for new, old in zip(got["fills"], reference):
+        assert_same_fill(new, old)
+    for new, old in zip(got["probs"], ref_probs):
+        assert [s["label"] for s in new] == [s["label"] for s in old]
+        assert np.allclose([s["score"] for s in new], [s["score"] for s in old], atol=1e-4)
+    assert got["attention_layers"] == 2 and got["tokens"] > 0  # the tiny model's layers, by PyTorch
+
+
+def test_an_unchecked_or_changed_model_is_not_answered_from_its_export(fast_on, make_tiny_model):
+    from bertlab.modeling.registry import load_source_tokenizer, resolve
+
+    folder = make_tiny_model("masked-lm")
+    loaded = load_model(str(folder), head="masked-lm")
+    assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
+    source = resolve(str(folder))
+    assert fast_inference.load_checked(source, "masked-lm", load_source_tokenizer) is not None
+    assert fast_inference.load_checked(source, "classification", load_source_tokenizer) is None  # other head
+    record = fast_inference.cache_path(source, "masked-lm").with_name(fast_inference.PARITY_FILE)
+    record.write_text("{not json", encoding="utf-8")  # a torn record: PyTorch answers (and checks again)
+    assert fast_inference.load_checked(source, "masked-lm", load_source_tokenizer) is None
+    (folder / "config.json").write_text((folder / "config.json").read_text() + "\n")  # retrained, say
+    assert fast_inference.load_checked(resolve(str(folder)), "masked-lm", load_source_tokenizer) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import fast_inference
+from .probabilities import softmax
 from ..errors import BadInput
 
 
@@ -19,27 +20,28 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
     the results put back in input order. runner: "auto" (ONNX Runtime once the model's fast path
     is ready, PyTorch until then), None (PyTorch), or a fast_inference.OrtRunner to use."""
     import numpy as np
-    import torch
 
     tokenizer, model = loaded.tokenizer, loaded.model
     limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512,
                               getattr(model.config, "max_position_embeddings", 512))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
-            ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
-            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                            truncation=True, max_length=limit, padding=True,
-                            return_tensors="np" if ort else "pt")
-            logits = ort.classify(enc) if ort else model(**enc).logits.float().cpu().numpy()
-            # Softmax in numpy for both paths (no torch op, and its thread pool, on the fast one).
-            logits = logits.astype(np.float64) - logits.max(-1, keepdims=True)
-            probs = np.exp(logits)
-            out[idx] = probs / probs.sum(-1, keepdims=True)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
+        ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
+        enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
+                        truncation=True, max_length=limit, padding=True,
+                        return_tensors="np" if ort else "pt")
+        if ort:
+            logits = ort.classify(enc)
+        else:  # PyTorch, imported only here: an answer from a checked export never loads it
+            import torch
+
+            model.eval()
+            with torch.inference_mode():
+                logits = model(**enc).logits.float().cpu().numpy()
+        out[idx] = softmax(logits)
     return out
 
 

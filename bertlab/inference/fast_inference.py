@@ -10,6 +10,12 @@ graph, a failed export, a mismatch) is logged once and leaves the model on PyTor
 call starts the export too: the export process outlives the call and the next call finds the file;
 two processes that want the same export share one (a `.building` marker beside the file).
 
+An export that passed that check gets a parity record beside it (parity.json: the head, the
+tokenizer class and the few config values answering reads). On later starts
+`load_checked` answers fill-mask and classification from such an export without importing torch
+or reading the weights (the page serves in about half the time); anything that needs the
+PyTorch model (attention maps, explanations, a model never checked) loads it as before.
+
 Cache: $BERTLAB_CACHE/onnx/<key>/model.onnx (default ~/.cache/bertlab), where the key hashes the
 model's identity (name, folder, overlay) with the size and time of every file in its folders,
 the head, bertlab's graph format and the torch and onnxruntime versions: a retrained run or a
@@ -30,6 +36,7 @@ import sys
 import threading
 import weakref
 from pathlib import Path
+from typing import Any, Callable
 
 ENV = "BERTLAB_FAST_INFERENCE"
 TOLERANCE = 1e-4  # largest allowed probability difference from PyTorch on the probe
@@ -62,24 +69,22 @@ class OrtRunner:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads is None:
-            import torch
-
-            threads = torch.get_num_threads()
-        options.intra_op_num_threads = max(1, int(threads))
+        if threads is None and "torch" in sys.modules:
+            threads = sys.modules["torch"].get_num_threads()  # the same cores PyTorch would use
+        # 0 = ONNX Runtime's own default (one thread per physical core), when torch is not loaded.
+        options.intra_op_num_threads = max(0, int(threads or 0))
         options.inter_op_num_threads = 1
         self.path = str(path)
         self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def masked_lm(self, ids: list[int], positions: list[int]):
-        """(logits (M, V), attention (M, T)) as torch tensors, like mlm_forward.torch_forward."""
+        """(logits (M, V), attention (M, T)) as numpy arrays, like mlm_forward.torch_forward's."""
         import numpy as np
-        import torch
 
         logits, att = self.session.run(None, {"input_ids": np.asarray([ids], dtype=np.int64),
                                               "positions": np.asarray(positions, dtype=np.int64)})
-        return torch.from_numpy(logits), torch.from_numpy(att)
+        return logits, att
 
     def classify(self, enc) -> "np.ndarray":
         """Logits (B, num_labels) for a tokenizer's numpy batch (token types default to 0)."""
@@ -116,22 +121,24 @@ def _files(folder: str) -> list[tuple[str, int, int]]:
     return sorted(out)
 
 
-def cache_key(source, head: str) -> str:
-    """Changes whenever the model's files, the head, the graph format or the runtimes change."""
-    import torch
-
-    from .onnx_export import FORMAT
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
-        from importlib.metadata import version
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
 
-        ort_version = version("onnxruntime")
-    except Exception:
-        ort_version = "?"
+
+def cache_key(source, head: str) -> str:
+    """Changes whenever the model's files, the head, the graph format or the runtimes change.
+    Versions are read from the installed packages' metadata: computing the key imports neither."""
+    from .onnx_export import FORMAT
+
     ident = {"format": FORMAT, "head": head, "name": source.name, "kind": source.kind, "path": source.path,
              "overlay": source.overlay, "files": _files(source.path),
              "overlay_files": _files(source.overlay) if source.overlay else [],
-             "torch": torch.__version__, "onnxruntime": ort_version}
+             "torch": _version("torch"), "onnxruntime": _version("onnxruntime")}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -207,6 +214,7 @@ def check_parity(loaded, head: str, runner: OrtRunner) -> str:
     import torch
 
     from .mlm_forward import torch_forward
+    from .probabilities import softmax
 
     tokenizer, model = loaded.tokenizer, loaded.model
     texts = _probe_texts(tokenizer)
@@ -215,21 +223,87 @@ def check_parity(loaded, head: str, runner: OrtRunner) -> str:
         positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id] or [1]
         ref_logits, ref_att = torch_forward(model, ids, positions, attention=True)
         got_logits, got_att = runner.masked_lm(ids, positions)
-        ref, got = torch.softmax(ref_logits.float(), -1), torch.softmax(got_logits.float(), -1)
-        if ref_att is not None and float((ref_att - got_att).abs().max()) > TOLERANCE:
+        ref, got = softmax(ref_logits.float().numpy()), softmax(got_logits)
+        if ref_att is not None and float(np.abs(ref_att.float().numpy() - got_att).max()) > TOLERANCE:
             return "attention differs"
     else:
         enc = tokenizer(texts[1:], [texts[2], texts[1]], padding=True, return_tensors="pt")
         with torch.inference_mode():
-            ref = torch.softmax(model(**enc).logits.float(), -1)
-        got = torch.softmax(torch.from_numpy(runner.classify({k: v.numpy() for k, v in enc.items()})).float(), -1)
-    diff = float((ref - got).abs().max())
+            ref = softmax(model(**enc).logits.float().numpy())
+        got = softmax(runner.classify({k: v.numpy() for k, v in enc.items()}))
+    diff = float(np.abs(ref - got).max())
     k = min(5, ref.shape[-1])
     if diff > TOLERANCE:
         return f"probabilities differ by {diff:.2e}"
-    if not np.array_equal(ref.topk(k, -1).indices.numpy(), got.topk(k, -1).indices.numpy()):
+    if not np.array_equal(np.argsort(-ref, -1, kind="stable")[:, :k], np.argsort(-got, -1, kind="stable")[:, :k]):
         return "the top-k order differs"
     return ""
+
+
+# What answering needs of a model's config; the parity record keeps it, so that an export already
+# checked against PyTorch answers without loading PyTorch or the weights (see load_checked).
+_CONFIG_KEYS = ("model_type", "max_position_embeddings", "pad_token_id", "vocab_size", "num_labels",
+                "id2label", "label2id")
+PARITY_FILE = "parity.json"
+
+
+def _write_parity_record(loaded, head: str, path: Path) -> None:
+    from ..files import atomic_write_json
+
+    config = loaded.model.config
+    kept = {k: getattr(config, k) for k in _CONFIG_KEYS if getattr(config, k, None) is not None}
+    if "id2label" in kept:
+        kept["id2label"] = {str(i): str(n) for i, n in kept["id2label"].items()}
+    if head != "classification":
+        kept.pop("id2label", None), kept.pop("label2id", None), kept.pop("num_labels", None)
+    atomic_write_json(path.with_name(PARITY_FILE), {
+        "head": head, "model": getattr(loaded.source, "name", ""), "tolerance": TOLERANCE,
+        # The class AutoTokenizer chose: loaded directly next time (AutoTokenizer imports torch).
+        "tokenizer_class": type(loaded.tokenizer).__name__,
+        "checked": "probabilities within the tolerance of PyTorch and the same top-5 on the probe",
+        "config": kept})
+
+
+class ExportedModel:
+    """Stands in for a PyTorch model when a checked export answers on its own: the config values
+    that answering reads, and the ONNX Runtime runner. It has no weights; attention maps and
+    explanations load the PyTorch model instead (Service.model with exported_ok=False)."""
+
+    def __init__(self, config: dict, runner: OrtRunner):
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(**config)
+        self.runner = runner
+
+
+def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
+    """A LoadedModel answering through ONNX Runtime alone when this exact model (same files, head,
+    graph format and runtime versions: the cache key) was exported and checked against PyTorch
+    before; else None. Imports neither torch nor the model's weights."""
+    if not enabled():
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    path = cache_path(source, head)
+    try:
+        record = json.loads(path.with_name(PARITY_FILE).read_text(encoding="utf-8"))
+        if record.get("head") != head or not path.is_file():
+            return None
+        runner = OrtRunner(path)
+    except Exception:  # no record, a broken one, or a file ONNX Runtime refuses: load PyTorch
+        return None
+    from ..modeling.registry import LoadedModel
+
+    model = ExportedModel(record.get("config") or {}, runner)
+    entry = _Entry(head)
+    entry.runner = runner
+    entry.done.set()
+    with _lock:
+        _entries[model] = entry
+    log.info("answering %s (%s) from its checked export: %s", source.name, head, path)
+    return LoadedModel(load_tokenizer(source, record.get("tokenizer_class") or None), model, source)
 
 
 def _build(loaded, head: str, entry: _Entry) -> None:
@@ -253,7 +327,9 @@ def _build(loaded, head: str, entry: _Entry) -> None:
         runner = OrtRunner(path)
         problem = check_parity(loaded, head, runner)
         if problem:
+            path.with_name(PARITY_FILE).unlink(missing_ok=True)
             raise ValueError(f"the ONNX Runtime answer is not PyTorch's ({problem})")
+        _write_parity_record(loaded, head, path)
         entry.runner = runner
         log.info("fast path ready for %s (%s): %s", name, head, path)
     except Exception as exc:  # anything: PyTorch keeps answering

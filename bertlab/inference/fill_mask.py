@@ -30,7 +30,8 @@ from typing import Any
 
 from . import fast_inference
 from ..errors import BadInput
-from .mlm_forward import _LM_HEAD_TYPES, torch_forward
+from .mlm_forward import _LM_HEAD_TYPES
+from . import probabilities
 
 MAX_MASKS = 20
 MAX_TOP_K = 100
@@ -111,15 +112,18 @@ def _max_length(loaded) -> int:
 # model calls
 
 
-def _forward(model, ids: list[int], positions: list[int], attention: bool, fast: bool = True):
-    """Logits (M, V) at `positions`, and (M, T) last-layer attention when asked (else None).
-    ONNX Runtime computes both once the model's fast path is ready (bertlab.inference.fast_inference),
-    PyTorch until then (bertlab.inference.mlm_forward)."""
-    runner = fast_inference.ready(model) if fast else None
+def _forward(model, ids: list[int], positions: list[int], attention: bool):
+    """Logits (M, V) at `positions`, and (M, T) last-layer attention when asked (else None), as
+    numpy arrays. ONNX Runtime computes both once the model's fast path is ready
+    (bertlab.inference.fast_inference), PyTorch until then (bertlab.inference.mlm_forward)."""
+    runner = fast_inference.ready(model)
     if runner is not None:
         logits, att = runner.masked_lm(ids, positions)
         return logits, (att if attention else None)
-    return torch_forward(model, ids, positions, attention)
+    from .mlm_forward import torch_forward
+
+    logits, att = torch_forward(model, ids, positions, attention)
+    return logits.float().cpu().numpy(), (att.float().cpu().numpy() if att is not None else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,8 +268,6 @@ def fill_mask(text: str, loaded, top_k: int = 5, targets=None, joint: bool = Tru
     "tokens": [{"token", "id", "is_mask", "special"}], "attention": [[float]*T per mask] | None,
     "notices": [str], "model": name}. Raises BadInput for anything the user can fix.
     """
-    import torch
-
     if text is None or not str(text).strip():
         raise BadInput("the text is empty: type a sentence with [MASK] where a word is missing")
     text = unicodedata.normalize("NFC", str(text))
@@ -294,24 +296,13 @@ def fill_mask(text: str, loaded, top_k: int = 5, targets=None, joint: bool = Tru
     target_ids = _target_ids(targets, tokenizer, info, notices) if targets else None
 
     logits, att = _forward(model, ids, positions, attention)
-    probs = torch.softmax(logits.float(), dim=-1)  # (M, V) over the full vocabulary
-
-    if target_ids is not None:
-        allowed = torch.tensor(target_ids, dtype=torch.long, device=probs.device)
-    else:
-        allowed = None
-    specials = torch.tensor(info.special_ids, dtype=torch.long, device=probs.device)
+    probs = probabilities.softmax(logits)  # (M, V) over the full vocabulary
 
     def top(p, k):
-        """Top-k (ids, scores) of each row of p (N, V), never a special token."""
-        if allowed is not None:
-            sub = p.index_select(1, allowed)
-            scores, idx = sub.topk(min(k, allowed.numel()), dim=-1)
-            return allowed[idx], scores
-        ranked = p.clone()
-        ranked[:, specials] = -1.0  # below every real probability
-        scores, idx = ranked.topk(min(k, p.shape[-1] - len(info.special_ids)), dim=-1)
-        return idx, scores
+        """Top-k (ids, scores) of each row of p (N, V): among the targets if given, never a special token."""
+        if target_ids is not None:
+            return probabilities.top_k(p, k, allowed=target_ids)
+        return probabilities.top_k(p, k, excluded=info.special_ids)
 
     top_ids, top_scores = top(probs, top_k)
     masks, first_fill = [], []
@@ -349,8 +340,6 @@ def _joint_fill(text, spans, ids, positions, probs, model, tokenizer, info, top)
 
     `probs` (M, V) is the first pass, reused for the first pick, so one mask costs no extra call
     and M masks cost M - 1 more encoder passes."""
-    import torch
-
     ids = list(ids)
     remaining = list(range(len(positions)))
     chosen: list[tuple[str, bool] | None] = [None] * len(positions)
@@ -360,7 +349,7 @@ def _joint_fill(text, spans, ids, positions, probs, model, tokenizer, info, top)
     current = probs  # rows follow `remaining`
     while remaining:
         best_ids, best_scores = top(current, 1)  # (R, 1)
-        pick = int(torch.argmax(best_scores[:, 0]))
+        pick = int(best_scores[:, 0].argmax())
         mask_index = remaining[pick]
         token_id = int(best_ids[pick, 0])
         token = tokenizer.convert_ids_to_tokens([token_id])[0]
@@ -372,6 +361,6 @@ def _joint_fill(text, spans, ids, positions, probs, model, tokenizer, info, top)
         remaining.pop(pick)
         if remaining:
             logits, _ = _forward(model, ids, [positions[i] for i in remaining], attention=False)
-            current = torch.softmax(logits.float(), dim=-1)
+            current = probabilities.softmax(logits)
     return {"filled": _fill_text(text, spans, chosen), "order": order, "tokens": shown,
             "scores": scores}

@@ -285,7 +285,7 @@ def _looks_like_hub_id(name: str) -> bool:
 
 def load_tokenizer(name: str | None, task: str = "fill-mask"):
     source = resolve(name, task)
-    return _load_tokenizer(source)
+    return load_source_tokenizer(source)
 
 
 def _tokenizer_folder(source: ModelSource) -> str:
@@ -298,11 +298,17 @@ def _tokenizer_folder(source: ModelSource) -> str:
     return source.path
 
 
-def _load_tokenizer(source: ModelSource):
-    from transformers import AutoTokenizer
+def load_source_tokenizer(source: ModelSource, tokenizer_class: str | None = None):
+    """The tokenizer of a resolved model (a shipped default's own, or the one beside its base's).
+    tokenizer_class: the class AutoTokenizer picked for this model before (fast_inference's parity
+    record); loading it directly skips AutoTokenizer, whose import pulls in torch."""
+    import transformers
 
+    loader = None
+    if tokenizer_class and "Tokenizer" in tokenizer_class and not tokenizer_class.startswith("Auto"):
+        loader = getattr(transformers, tokenizer_class, None)
     try:
-        return AutoTokenizer.from_pretrained(_tokenizer_folder(source) if source.kind == "default" else source.path)
+        return (loader or transformers.AutoTokenizer).from_pretrained(_tokenizer_folder(source) if source.kind == "default" else source.path)
     except Exception as exc:  # a folder without tokenizer files, or a broken one
         raise BadInput(f"model {source.name!r}: cannot load its tokenizer from {source.path} ({exc})") from None
 
@@ -319,7 +325,7 @@ def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask
         raise ValueError(f"unknown head {head!r}")
     allow_new_head = model_kwargs.pop("allow_new_head", False)
     source = resolve(name, task)
-    tokenizer = _load_tokenizer(source)
+    tokenizer = load_source_tokenizer(source)
     present = heads_present(source)
     wanted = {"masked-lm": "masked-lm", "pretraining": "masked-lm", "classification": "classification"}.get(head)
     if wanted and wanted not in present and not allow_new_head:

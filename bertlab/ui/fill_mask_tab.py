@@ -264,6 +264,6 @@ def inputs_from_query(params: dict, default_model: str) -> tuple[str, str, str, 
 
 def _warm(service, name: str) -> None:
     try:
-        service.model(name or None, "masked-lm", "fill-mask")
+        service.model(name or None, "masked-lm", "fill-mask", exported_ok=True)
     except Exception:  # a model without a head etc.: Predict will say so clearly
         pass
