@@ -181,6 +181,16 @@ def test_a_checked_export_answers_a_new_process_without_torch(fast_on, make_tiny
         assert np.allclose([s["score"] for s in new], [s["score"] for s in old], atol=1e-4)
     assert got["attention_layers"] == 2 and got["tokens"] > 0  # the tiny model's layers, by PyTorch
 
+    # The CLI's one-shot answer takes the same route.
+    cli = ("import sys, json; from bertlab.cli import main; rc = main(sys.argv[1:]); "
+           "print(json.dumps({'rc': rc, 'torch_imported': 'torch' in sys.modules}))")
+    proc = subprocess.run([sys.executable, "-c", cli, "fill-mask", texts[0], "--model", mlm, "--json"],
+                          env=project_env(), capture_output=True, text=True, timeout=600)
+    answer, status = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
+    assert status == {"rc": 0, "torch_imported": False}, proc.stderr[-2000:]
+    assert [c["token"] for c in answer["masks"][0]["candidates"]] == \
+        [c["token"] for c in reference[0]["masks"][0]["candidates"]]
+
 
 def test_an_unchecked_or_changed_model_is_not_answered_from_its_export(fast_on, make_tiny_model):
     from bertlab.modeling.registry import load_source_tokenizer, resolve

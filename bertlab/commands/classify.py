@@ -27,6 +27,7 @@ def run(args) -> int:
     from ..errors import BadInput
     from ..inference.classify import classify, classify_table
     from ..data.labeled import read_to_classify
+    from ..inference.fast_inference import load_for_answers
     from ..modeling.registry import default_for, load_model, with_language_hint
 
     if bool(args.text) == bool(args.input_file):
@@ -34,8 +35,10 @@ def run(args) -> int:
     if (args.explain or args.target) and not args.text:
         raise BadInput("--explain works on one TEXT, not on --input-file")
     if args.text:
-        loaded = load_model(default_for("classify", args.text, args.model), head="classification",
-                            task="classify")
+        name = default_for("classify", args.text, args.model)
+        # --explain differentiates through the PyTorch model; a plain answer may come from the export.
+        loaded = (load_model(name, head="classification", task="classify") if args.explain
+                  else load_for_answers(name, "classification", "classify"))
         result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
                                     "classify")
         if args.explain:
@@ -58,8 +61,8 @@ def run(args) -> int:
         return 0
     # No model named: the default for the language of the file's texts.
     found = read_to_classify(args.input_file, args.text_column, args.text_pair_column)
-    loaded = load_model(default_for("classify", "\n".join(found.texts[:200]), args.model),
-                        head="classification", task="classify")
+    loaded = load_for_answers(default_for("classify", "\n".join(found.texts[:200]), args.model),
+                              "classification", "classify")
     result = classify_table(found, loaded, args.output)
     if args.json:
         for row in result["rows"]:

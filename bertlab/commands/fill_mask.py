@@ -54,13 +54,14 @@ def run(args) -> int:
 
     from transformers.utils import logging as hf_logging
 
+    from ..inference.fast_inference import load_for_answers
     from ..inference.fill_mask import fill_mask
-    from ..modeling.registry import default_for, load_model, with_language_hint
+    from ..modeling.registry import default_for, with_language_hint
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every answer
     # Once, for every line; with no --model, the default for the language of the input as a whole.
     name = default_for("fill-mask", "\n".join(texts), args.model)
-    loaded = load_model(name, head="masked-lm", task="fill-mask")
+    loaded = load_for_answers(name, "masked-lm", "fill-mask")
     failed = 0
     for number, text in enumerate(texts, start=1):
         where = f"line {number}: " if args.input_file else ""

@@ -296,6 +296,10 @@ def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
         return None
     from ..modeling.registry import LoadedModel
 
+    try:
+        tokenizer = load_tokenizer(source, record.get("tokenizer_class") or None)
+    except Exception:  # let the PyTorch load report what is wrong with the tokenizer
+        return None
     model = ExportedModel(record.get("config") or {}, runner)
     entry = _Entry(head)
     entry.runner = runner
@@ -303,7 +307,17 @@ def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
     with _lock:
         _entries[model] = entry
     log.info("answering %s (%s) from its checked export: %s", source.name, head, path)
-    return LoadedModel(load_tokenizer(source, record.get("tokenizer_class") or None), model, source)
+    return LoadedModel(tokenizer, model, source)
+
+
+def load_for_answers(name: str | None, head: str, task: str):
+    """What a one-shot CLI answer loads: the checked export when there is one (no torch import),
+    else the PyTorch model (registry.load_model)."""
+    from ..modeling import registry
+
+    source = registry.resolve(name, task)
+    return (load_checked(source, head, registry.load_source_tokenizer)
+            or registry.load_model(name, head=head, task=task))
 
 
 def _build(loaded, head: str, entry: _Entry) -> None:
