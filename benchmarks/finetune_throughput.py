@@ -216,7 +216,7 @@ def run_bertlab(args, train_rows, dev_rows, work: Path, baton: Baton) -> dict:
 
     config = TrainConfig(task="finetune", model="default", out=str(work / "run"), max_steps=args.steps,
                          batch_size=args.batch_size, lr=args.lr, warmup=0.1, weight_decay=0.01,
-                         max_grad_norm=1.0, seed=SEED, log_every=1,
+                         max_grad_norm=1.0, seed=args.seed, log_every=1,
                          eval_every=args.steps + 1,  # no evaluation inside the timed steps
                          finetune=FinetuneConfig(train=str(train_file), validation=str(val_file),
                                                  max_length=MAX_LENGTH))
@@ -238,7 +238,7 @@ def run_trainer(args, train_rows, dev_rows, work: Path, variant: str, baton: Bat
 
     from bertlab.modeling.registry import load_model
 
-    set_seed(SEED)
+    set_seed(args.seed)
     loaded = load_model("default", head="classification", task="finetune", allow_new_head=True, num_labels=2,
                         id2label={0: "0", 1: "1"}, label2id={"0": 0, "1": 1}, ignore_mismatched_sizes=True)
     tokenizer, model = loaded.tokenizer, loaded.model
@@ -255,7 +255,7 @@ def run_trainer(args, train_rows, dev_rows, work: Path, variant: str, baton: Bat
 
     targs = TrainingArguments(
         output_dir=str(work / "trainer"), per_device_train_batch_size=args.batch_size, learning_rate=args.lr,
-        max_steps=args.steps, warmup_steps=0.1, weight_decay=0.01, max_grad_norm=1.0, seed=SEED,
+        max_steps=args.steps, warmup_steps=0.1, weight_decay=0.01, max_grad_norm=1.0, seed=args.seed,
         save_strategy="no", eval_strategy="no", logging_steps=10, report_to="none", disable_tqdm=True,
         use_cpu=not on_gpu(), bf16=on_gpu() and __import__("torch").cuda.is_bf16_supported(),
         dataloader_num_workers=0,
@@ -315,7 +315,7 @@ class Contender:
         self.stderr = open(log_dir / f"{name}.stderr", "w+")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--contender", name, "--rows", str(args.rows),
                "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
-               "--eval-rows", str(args.eval_rows)]
+               "--eval-rows", str(args.eval_rows), "--seed", str(args.seed)]
         env = dict(os.environ, BERTLAB_BENCH_BATON="1", HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"))
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True, bufsize=1)
@@ -391,11 +391,15 @@ def summarize(results: list[dict]) -> dict:
     for name, rs in by.items():
         best = max(rs, key=lambda r: r["samples_per_s"])
         table[name] = {**best, "accuracy": sum(r["accuracy"] for r in rs) / len(rs), "rounds": len(rs),
+                       "accuracies": [r["accuracy"] for r in rs], "samples_per_s_each": [r["samples_per_s"] for r in rs],
                        "share_of_matmul": best["flops"] / peak}
     ratios = {}
     for base in ("trainer-dyn", "trainer-128", "trainer-group"):
         if "bertlab" in table and base in table:
             ratios[f"bertlab/{base}"] = table["bertlab"]["samples_per_s"] / table[base]["samples_per_s"]
+            # Round by round (same seed, same load): the spread says how much one figure can be trusted.
+            each = [a / b for a, b in zip(table["bertlab"]["samples_per_s_each"], table[base]["samples_per_s_each"])]
+            ratios[f"bertlab/{base} each round"] = [round(r, 3) for r in each]
     return {"contenders": table, "ratios": ratios, "matmul_flops": peak, "matmul": results[0]["matmul"]}
 
 
@@ -412,6 +416,9 @@ def main(argv=None) -> int:
                         "contender keeps its best round")
     parser.add_argument("--grouped", action="store_true", help="add Trainer with group_by_length sampling")
     parser.add_argument("--skip-128", action="store_true", help="leave out Trainer padding to 128 (the slow one)")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the head and data order (default {SEED})")
+    parser.add_argument("--vary-seed", action="store_true", help="round r uses seed + r - 1: accuracy over "
+                        "several seeds (the mean is reported, each round's in 'accuracies')")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
@@ -431,14 +438,17 @@ def main(argv=None) -> int:
     names = ["bertlab", "trainer-dyn"] + ([] if args.skip_128 else ["trainer-128"]) + \
         (["trainer-group"] if args.grouped else [])
     results = []
+    base_seed = args.seed
     for rnd in range(args.rounds):
+        args.seed = base_seed + rnd if args.vary_seed else base_seed
         order = names[rnd % len(names):] + names[:rnd % len(names)]  # rotate who goes first
         if not args.json:
             print(f"round {rnd + 1} of {args.rounds}", file=sys.stderr, flush=True)
         results.extend(race(args, order))
     summary = summarize(results)
     summary["settings"] = {"rows": args.rows, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-                           "max_length": MAX_LENGTH, "rounds": args.rounds, "model": "default"}
+                           "max_length": MAX_LENGTH, "rounds": args.rounds, "model": "default",
+                           "seeds": [base_seed + r if args.vary_seed else base_seed for r in range(args.rounds)]}
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -453,6 +463,9 @@ def main(argv=None) -> int:
               f"{r['accuracy']:8.3f} {r['peak_rss_mb']:9.0f}")
     print(f"matmul ({summary['matmul']}): {summary['matmul_flops'] / 1e9:.1f} GFLOP/s (best, same run)")
     for key, value in summary["ratios"].items():
+        if isinstance(value, list):
+            print(f"ratio {key}: " + ", ".join(f"{v:.2f}x" for v in value))
+            continue
         print(f"ratio {key}: {value:.2f}x" + ("  (target >= 1.5x)" if key == "bertlab/trainer-dyn" else ""))
     print("FLOP/s = 6 x non-embedding params x tokens computed (padding included) / seconds; "
           "'useful' counts real tokens only")

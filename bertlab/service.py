@@ -160,7 +160,7 @@ class Service:
             # A loaded model of the same source has this very tokenizer: no second load (and,
             # beside an answer from a checked export, no torch import for AutoTokenizer).
             for loaded_key, loaded in self._models.items():
-                if loaded_key[0] == ident and hasattr(loaded, "tokenizer"):
+                if loaded_key[0] == ident and isinstance(loaded, registry.LoadedModel):
                     return loaded.tokenizer
         _import_transformers_once()
         tok = registry.load_tokenizer(name, task)
