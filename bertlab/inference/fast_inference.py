@@ -247,6 +247,11 @@ _CONFIG_KEYS = ("model_type", "max_position_embeddings", "pad_token_id", "vocab_
 PARITY_FILE = "parity.json"
 
 
+def _file_stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
 def _write_parity_record(loaded, head: str, path: Path) -> None:
     from ..files import atomic_write_json
 
@@ -260,6 +265,7 @@ def _write_parity_record(loaded, head: str, path: Path) -> None:
         "head": head, "model": getattr(loaded.source, "name", ""), "tolerance": TOLERANCE,
         # The class AutoTokenizer chose: loaded directly next time (AutoTokenizer imports torch).
         "tokenizer_class": type(loaded.tokenizer).__name__,
+        "onnx_file": _file_stamp(path),  # the very file that was checked
         "checked": "probabilities within the tolerance of PyTorch and the same top-5 on the probe",
         "config": kept})
 
@@ -289,8 +295,8 @@ def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
     path = cache_path(source, head)
     try:
         record = json.loads(path.with_name(PARITY_FILE).read_text(encoding="utf-8"))
-        if record.get("head") != head or not path.is_file():
-            return None
+        if record.get("head") != head or record.get("onnx_file") != _file_stamp(path):
+            return None  # another head's record, or the export was replaced after the check
         runner = OrtRunner(path)
     except Exception:  # no record, a broken one, or a file ONNX Runtime refuses: load PyTorch
         return None
