@@ -438,9 +438,8 @@ def main(argv=None) -> int:
     names = ["bertlab", "trainer-dyn"] + ([] if args.skip_128 else ["trainer-128"]) + \
         (["trainer-group"] if args.grouped else [])
     results = []
-    base_seed = args.seed
-    for rnd in range(args.rounds):
-        args.seed = base_seed + rnd if args.vary_seed else base_seed
+    seeds = [args.seed + rnd if args.vary_seed else args.seed for rnd in range(args.rounds)]
+    for rnd, args.seed in enumerate(seeds):
         order = names[rnd % len(names):] + names[:rnd % len(names)]  # rotate who goes first
         if not args.json:
             print(f"round {rnd + 1} of {args.rounds}", file=sys.stderr, flush=True)
@@ -448,7 +447,7 @@ def main(argv=None) -> int:
     summary = summarize(results)
     summary["settings"] = {"rows": args.rows, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                            "max_length": MAX_LENGTH, "rounds": args.rounds, "model": "default",
-                           "seeds": [base_seed + r if args.vary_seed else base_seed for r in range(args.rounds)]}
+                           "seeds": seeds}
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -126,7 +126,7 @@ class Service:
                 for key in keys:
                     if key in self._models:
                         return self._models[key]
-            loaded = fast_inference.load_checked(source, head, registry.load_source_tokenizer) if exported_ok else None
+            loaded = fast_inference.load_checked(source, head) if exported_ok else None
             if loaded is None:
                 keys = keys[-1:]
                 _import_transformers_once()

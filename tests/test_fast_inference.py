@@ -193,19 +193,19 @@ def test_a_checked_export_answers_a_new_process_without_torch(fast_on, make_tiny
 
 
 def test_an_unchecked_or_changed_model_is_not_answered_from_its_export(fast_on, make_tiny_model):
-    from bertlab.modeling.registry import load_source_tokenizer, resolve
+    from bertlab.modeling.registry import resolve
 
     folder = make_tiny_model("masked-lm")
     loaded = load_model(str(folder), head="masked-lm")
     assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
     source = resolve(str(folder))
-    assert fast_inference.load_checked(source, "masked-lm", load_source_tokenizer) is not None
-    assert fast_inference.load_checked(source, "classification", load_source_tokenizer) is None  # other head
+    assert fast_inference.load_checked(source, "masked-lm") is not None
+    assert fast_inference.load_checked(source, "classification") is None  # other head
     onnx_file = fast_inference.cache_path(source, "masked-lm")
     record = onnx_file.with_name(fast_inference.PARITY_FILE)
     onnx_file.write_bytes(onnx_file.read_bytes())  # the export rewritten after its check
-    assert fast_inference.load_checked(source, "masked-lm", load_source_tokenizer) is None
+    assert fast_inference.load_checked(source, "masked-lm") is None
     record.write_text("{not json", encoding="utf-8")  # a torn record: PyTorch answers (and checks again)
-    assert fast_inference.load_checked(source, "masked-lm", load_source_tokenizer) is None
+    assert fast_inference.load_checked(source, "masked-lm") is None
     (folder / "config.json").write_text((folder / "config.json").read_text() + "\n")  # retrained, say
-    assert fast_inference.load_checked(resolve(str(folder)), "masked-lm", load_source_tokenizer) is None
+    assert fast_inference.load_checked(resolve(str(folder)), "masked-lm") is None

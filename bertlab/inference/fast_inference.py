@@ -36,7 +36,6 @@ import sys
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Callable
 
 ENV = "BERTLAB_FAST_INFERENCE"
 TOLERANCE = 1e-4  # largest allowed probability difference from PyTorch on the probe
@@ -214,7 +213,7 @@ def check_parity(loaded, head: str, runner: OrtRunner) -> str:
     import torch
 
     from .mlm_forward import torch_forward
-    from .probabilities import softmax
+    from .probabilities import softmax, top_k
 
     tokenizer, model = loaded.tokenizer, loaded.model
     texts = _probe_texts(tokenizer)
@@ -235,7 +234,7 @@ def check_parity(loaded, head: str, runner: OrtRunner) -> str:
     k = min(5, ref.shape[-1])
     if diff > TOLERANCE:
         return f"probabilities differ by {diff:.2e}"
-    if not np.array_equal(np.argsort(-ref, -1, kind="stable")[:, :k], np.argsort(-got, -1, kind="stable")[:, :k]):
+    if not np.array_equal(top_k(ref, k)[0], top_k(got, k)[0]):
         return "the top-k order differs"
     return ""
 
@@ -260,7 +259,8 @@ def _write_parity_record(loaded, head: str, path: Path) -> None:
     if "id2label" in kept:
         kept["id2label"] = {str(i): str(n) for i, n in kept["id2label"].items()}
     if head != "classification":
-        kept.pop("id2label", None), kept.pop("label2id", None), kept.pop("num_labels", None)
+        for key in ("id2label", "label2id", "num_labels"):
+            kept.pop(key, None)
     atomic_write_json(path.with_name(PARITY_FILE), {
         "head": head, "model": getattr(loaded.source, "name", ""), "tolerance": TOLERANCE,
         # The class AutoTokenizer chose: loaded directly next time (AutoTokenizer imports torch).
@@ -271,18 +271,18 @@ def _write_parity_record(loaded, head: str, path: Path) -> None:
 
 
 class ExportedModel:
-    """Stands in for a PyTorch model when a checked export answers on its own: the config values
-    that answering reads, and the ONNX Runtime runner. It has no weights; attention maps and
+    """Stands in for a PyTorch model when a checked export answers on its own: only the config
+    values that answering reads. Its runner is registered like any ready fast path (`ready`), so
+    fill-mask and classification find it unchanged. It has no weights; attention maps and
     explanations load the PyTorch model instead (Service.model with exported_ok=False)."""
 
-    def __init__(self, config: dict, runner: OrtRunner):
+    def __init__(self, config: dict):
         from types import SimpleNamespace
 
         self.config = SimpleNamespace(**config)
-        self.runner = runner
 
 
-def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
+def load_checked(source, head: str):
     """A LoadedModel answering through ONNX Runtime alone when this exact model (same files, head,
     graph format and runtime versions: the cache key) was exported and checked against PyTorch
     before; else None. Imports neither torch nor the model's weights."""
@@ -300,13 +300,13 @@ def load_checked(source, head: str, load_tokenizer: Callable[..., Any]):
         runner = OrtRunner(path)
     except Exception:  # no record, a broken one, or a file ONNX Runtime refuses: load PyTorch
         return None
-    from ..modeling.registry import LoadedModel
+    from ..modeling.registry import LoadedModel, load_source_tokenizer
 
     try:
-        tokenizer = load_tokenizer(source, record.get("tokenizer_class") or None)
+        tokenizer = load_source_tokenizer(source, record.get("tokenizer_class") or None)
     except Exception:  # let the PyTorch load report what is wrong with the tokenizer
         return None
-    model = ExportedModel(record.get("config") or {}, runner)
+    model = ExportedModel(record.get("config") or {})
     entry = _Entry(head)
     entry.runner = runner
     entry.done.set()
@@ -322,8 +322,7 @@ def load_for_answers(name: str | None, head: str, task: str):
     from ..modeling import registry
 
     source = registry.resolve(name, task)
-    return (load_checked(source, head, registry.load_source_tokenizer)
-            or registry.load_model(name, head=head, task=task))
+    return load_checked(source, head) or registry.load_model(name, head=head, task=task)
 
 
 def _build(loaded, head: str, entry: _Entry) -> None:

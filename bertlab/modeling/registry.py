@@ -307,8 +307,9 @@ def load_source_tokenizer(source: ModelSource, tokenizer_class: str | None = Non
     loader = None
     if tokenizer_class and "Tokenizer" in tokenizer_class and not tokenizer_class.startswith("Auto"):
         loader = getattr(transformers, tokenizer_class, None)
+    folder = _tokenizer_folder(source) if source.kind == "default" else source.path
     try:
-        return (loader or transformers.AutoTokenizer).from_pretrained(_tokenizer_folder(source) if source.kind == "default" else source.path)
+        return (loader or transformers.AutoTokenizer).from_pretrained(folder)
     except Exception as exc:  # a folder without tokenizer files, or a broken one
         raise BadInput(f"model {source.name!r}: cannot load its tokenizer from {source.path} ({exc})") from None
 
