@@ -14,6 +14,8 @@ Parts (data from ../shared/data; skipped when it is absent):
   chnsenticorp-full  the same on all 9,600 train rows (the default-chinese run is what ships as
                      default-sentiment-chinese: `--keep DIR` keeps the run folders for export)
   tnews              fine-tune default-chinese on a 10,000-title TNEWS train subset -> TNEWS dev (10,000)
+  reviews            benchmarks/reviews_zh.py's 64 hand-written one-line reviews (eight domains): the
+                     shipped default-sentiment-chinese, and the chnsenticorp-full run when one ran
 
 Fine-tuning goes through `bertlab.training.engine.train`, as the CLI and the page call it. Dev sets are
 only evaluated on (once, at the end), never trained on or used to pick a checkpoint. From
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DATA = ROOT.parent / "shared" / "data"
 
-PARTS = ["cloze", "tfidf", "chnsenticorp-2000", "chnsenticorp-full", "tnews"]
+PARTS = ["cloze", "tfidf", "chnsenticorp-2000", "chnsenticorp-full", "tnews", "reviews"]
 # Fine-tuning settings (TrainConfig fields). The full set: as the shipped default-sentiment-chinese
 # was trained (2 epochs, max length 256: a quarter of the reviews are longer than 128 characters;
 # 1 epoch at 128 gave dev 0.865, 2 epochs at 256 0.903). 2,000 rows: more epochs (one pass is short),
@@ -220,6 +222,16 @@ def main() -> int:
         if "tnews" in parts and args.start != "random":
             train, dev = tnews()
             rows.append(finetune("default-chinese", train, dev, SETTINGS["tnews"], work, "tnews"))
+        if "reviews" in (args.only or PARTS):
+            from reviews_zh import score
+
+            candidates = ["default-sentiment-chinese"]
+            full_run = work / "run-chnsenticorp-full" / "final"
+            if "chnsenticorp-full" in parts and args.start != "random" and full_run.exists():
+                candidates.append(str(full_run))
+            for model in candidates:
+                row = score(model)
+                rows.append({"part": "reviews", **{k: row[k] for k in ("model", "n", "accuracy", "by_domain")}})
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
