@@ -19,7 +19,11 @@ PyTorch model (attention maps, explanations, a model never checked) loads it as 
 Cache: $BERTLAB_CACHE/onnx/<key>/model.onnx (default ~/.cache/bertlab), where the key hashes the
 model's identity (name, folder, overlay) with the size and time of every file in its folders,
 the head, bertlab's graph format and the torch and onnxruntime versions: a retrained run or a
-new release exports anew. BERTLAB_FAST_INFERENCE=0 turns the fast path off (for debugging).
+new release exports anew. Each export is 50-100 MB, and every fine-tuned run a user opens adds
+one, so the cache keeps to a budget ($BERTLAB_ONNX_CACHE_MB, default 2048): after each new export
+the least recently used entries go first (an entry's folder time is refreshed whenever it is
+used), never the one just built or one being exported. BERTLAB_FAST_INFERENCE=0 turns the fast
+path off (for debugging).
 
 Attention views (bertlab.inference.attention) and explanations keep using PyTorch; the masked-LM graph
 still returns the mask rows' last-layer attention that fill-mask's heat strip shows.
@@ -38,6 +42,8 @@ import weakref
 from pathlib import Path
 
 ENV = "BERTLAB_FAST_INFERENCE"
+CACHE_BUDGET_ENV = "BERTLAB_ONNX_CACHE_MB"
+DEFAULT_CACHE_BUDGET_MB = 2048
 TOLERANCE = 1e-4  # largest allowed probability difference from PyTorch on the probe
 EXPORT_TIMEOUT_S = 900
 
@@ -142,9 +148,72 @@ def cache_key(source, head: str) -> str:
 
 
 def cache_path(source, head: str) -> Path:
+    return cache_path_root() / f"{head}-{cache_key(source, head)}" / "model.onnx"
+
+
+def _touch(entry_dir: Path) -> None:
+    """Mark a cache entry as just used (its folder's mtime orders pruning)."""
+    try:
+        os.utime(entry_dir)
+    except OSError:
+        pass
+
+
+def _cache_budget_bytes() -> int:
+    raw = os.environ.get(CACHE_BUDGET_ENV, "").strip()
+    try:
+        megabytes = float(raw) if raw else DEFAULT_CACHE_BUDGET_MB
+    except ValueError:
+        _log_once(f"bertlab: {CACHE_BUDGET_ENV}={raw!r} is not a number of megabytes; "
+                  f"keeping the ONNX cache to {DEFAULT_CACHE_BUDGET_MB} MB")
+        megabytes = DEFAULT_CACHE_BUDGET_MB
+    return int(max(0.0, megabytes) * 1024 * 1024)
+
+
+def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> list[str]:
+    """Delete the least recently used exports until the cache fits its budget; returns the folders
+    removed. `keep` (the entry just built) and entries with an export under way stay. Only folders
+    named like cache entries (<head>-<20 hex digits>) are ever touched."""
+    import re
+    import shutil
+
+    root = cache_path_root()
+    budget = _cache_budget_bytes() if budget_bytes is None else budget_bytes
+    pattern = re.compile(r"^(masked-lm|classification)-[0-9a-f]{20}$")
+    entries = []
+    try:
+        folders = [f for f in root.iterdir() if f.is_dir() and pattern.match(f.name)]
+    except OSError:
+        return []
+    for folder in folders:
+        try:
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+            entries.append((folder.stat().st_mtime, folder, size))
+        except OSError:
+            continue  # removed by another process meanwhile
+    total = sum(size for _, _, size in entries)
+    removed = []
+    for _, folder, size in sorted(entries, key=lambda e: e[0]):  # oldest use first
+        if total <= budget:
+            break
+        if keep is not None and folder.resolve() == keep.resolve():
+            continue
+        if any(folder.glob("*.building")):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            total -= size
+            removed.append(folder.name)
+    if removed:
+        log.info("ONNX cache over %d MB: removed %d least recently used export(s): %s",
+                 budget // (1024 * 1024), len(removed), ", ".join(removed))
+    return removed
+
+
+def cache_path_root() -> Path:
     from ..data.tokenization import _cache_root
 
-    return _cache_root() / "onnx" / f"{head}-{cache_key(source, head)}" / "model.onnx"
+    return _cache_root() / "onnx"
 
 
 def _model_ref(source) -> str:
@@ -306,6 +375,7 @@ def load_checked(source, head: str):
         tokenizer = load_source_tokenizer(source, record.get("tokenizer_class") or None)
     except Exception:  # let the PyTorch load report what is wrong with the tokenizer
         return None
+    _touch(path.parent)
     model = ExportedModel(record.get("config") or {})
     entry = _Entry(head)
     entry.runner = runner
@@ -336,7 +406,8 @@ def _build(loaded, head: str, entry: _Entry) -> None:
         if reason:
             raise ValueError(reason)
         path = cache_path(loaded.source, head)
-        if not path.exists():
+        exported_now = not path.exists()
+        if exported_now:
             source = loaded.source
             if source.kind == "local" and not (Path(source.path) / "config.json").is_file():
                 # e.g. a model built in memory from a checkpoint's weights (benchmarks score those):
@@ -349,8 +420,14 @@ def _build(loaded, head: str, entry: _Entry) -> None:
             path.with_name(PARITY_FILE).unlink(missing_ok=True)
             raise ValueError(f"the ONNX Runtime answer is not PyTorch's ({problem})")
         _write_parity_record(loaded, head, path)
+        _touch(path.parent)
         entry.runner = runner
         log.info("fast path ready for %s (%s): %s", name, head, path)
+        if exported_now:
+            try:
+                prune_cache(keep=path.parent)
+            except Exception as exc:  # a full or read-only disk must not turn the fast path off
+                _log_once(f"bertlab: could not prune the ONNX cache: {type(exc).__name__}: {exc}")
     except Exception as exc:  # anything: PyTorch keeps answering
         entry.error = f"{type(exc).__name__}: {exc}"
         _log_once(f"bertlab: the ONNX Runtime fast path is off for {name} ({head}); PyTorch answers instead. "
