@@ -4,7 +4,7 @@ ChnSentiCorp's dev rows are long reviews (median ~100 characters) from three dom
 users type one short sentence about anything. These 64 sentences were written for bertlab by hand,
 with their labels, before any model's output on them was seen: 32 positive, 32 negative, eight
 domains (hotel, book, electronics, restaurant, film, shopping, service, travel), 4 + 4 each.
-They are plain opinions with no sarcasm or negated praise, so a miss is the model's, not the
+They are plain opinions with no sarcasm or double negatives, so a miss is the model's, not the
 sentence's. Reports accuracy overall and per domain.
 
     python benchmarks/reviews_zh.py                                 # default-sentiment-chinese

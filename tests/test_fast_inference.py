@@ -211,12 +211,14 @@ def test_an_unchecked_or_changed_model_is_not_answered_from_its_export(fast_on, 
     assert fast_inference.load_checked(resolve(str(folder)), "masked-lm") is None
 
 
-def _fake_entry(root, name: str, megabytes: float, used_at: float):
+def _fake_entry(root, name: str, megabytes: float, used_at: float, exporting: bool = False):
     import os
 
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "model.onnx").write_bytes(b"\0" * int(megabytes * 1024 * 1024))
+    if exporting:
+        (folder / "model.onnx.building").write_text("4242")
     os.utime(folder, (used_at, used_at))
     return folder
 
@@ -224,38 +226,54 @@ def _fake_entry(root, name: str, megabytes: float, used_at: float):
 def test_the_export_cache_keeps_to_its_budget_least_recently_used_first(fast_on, monkeypatch):
     """Every fine-tuned run a user opens adds a 50-100 MB export: the cache drops the exports used
     longest ago, never the one just built, one being exported or anything not a cache entry."""
+    import os
+    import time
+
     root = fast_on / "onnx"
+    building = _fake_entry(root, "masked-lm-" + "b" * 20, 1, used_at=500, exporting=True)  # oldest of all
     oldest = _fake_entry(root, "classification-" + "a" * 20, 1, used_at=1_000)
-    building = _fake_entry(root, "masked-lm-" + "b" * 20, 1, used_at=1_500)
-    (building / "model.onnx.building").write_text("4242")
     recent = _fake_entry(root, "masked-lm-" + "c" * 20, 1, used_at=3_000)
     middle = _fake_entry(root, "classification-" + "d" * 20, 1, used_at=2_000)
-    just_built = _fake_entry(root, "classification-" + "e" * 20, 1, used_at=500)  # clock skew: still kept
+    just_built = _fake_entry(root, "classification-" + "e" * 20, 1, used_at=600)  # clock skew: still kept
     foreign = _fake_entry(root, "my-notes", 5, used_at=100)
 
-    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "3.5")  # MB: four 1 MB entries do not fit
+    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "3.5")  # MB: five 1 MB entries do not fit
     removed = fast_inference.prune_cache(keep=just_built)
     assert removed == [oldest.name, middle.name]
     assert building.exists() and recent.exists() and just_built.exists() and foreign.exists()
 
-    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "lots")  # a typo keeps the default budget
-    assert fast_inference.prune_cache() == []
+    for typo in ("lots", "-1", "inf"):  # not a budget: the default (2 GB) holds, nothing goes
+        monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, typo)
+        assert fast_inference.prune_cache() == []
+    # An exporter that died long ago left its marker: that folder is no longer protected.
+    old = time.time() - fast_inference.EXPORT_TIMEOUT_S - 60
+    os.utime(building / "model.onnx.building", (old, old))
+    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "2.5")
+    assert fast_inference.prune_cache(keep=just_built) == [building.name]
 
 
-def test_a_new_export_prunes_older_ones_and_the_pruned_model_falls_back_to_pytorch(
+def test_a_new_export_prunes_older_ones_and_a_model_already_answering_keeps_answering(
         fast_on, make_tiny_model, monkeypatch):
     from bertlab.modeling.registry import resolve
 
     first, second = make_tiny_model("masked-lm"), make_tiny_model("masked-lm")
-    assert fast_inference.wait(load_model(str(first), head="masked-lm"), "masked-lm", timeout=300) is not None
+    first_loaded = load_model(str(first), head="masked-lm")
+    assert fast_inference.wait(first_loaded, "masked-lm", timeout=300) is not None
     first_entry = fast_inference.cache_path(resolve(str(first)), "masked-lm").parent
-    assert fast_inference.load_checked(resolve(str(first)), "masked-lm") is not None
+    before = fill_mask("the cat [MASK] on the mat .", first_loaded, top_k=3)
 
-    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "0")
+    monkeypatch.setenv(fast_inference.CACHE_BUDGET_ENV, "0")  # keep only the newest export
     loaded = load_model(str(second), head="masked-lm")
     assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
     assert not first_entry.exists()
     assert [p.parent.name for p in fast_on.glob("onnx/*/model.onnx")] == [
         fast_inference.cache_path(resolve(str(second)), "masked-lm").parent.name]
     assert fill_mask("the cat [MASK] on the mat .", loaded, top_k=3)["masks"]
-    assert fast_inference.load_checked(resolve(str(first)), "masked-lm") is None  # PyTorch answers it
+    # The first model's open session still answers, the same as before its file went...
+    assert fast_inference.ready(first_loaded.model) is not None
+    assert_same_fill(fill_mask("the cat [MASK] on the mat .", first_loaded, top_k=3), before)
+    # ...and a new process (a CLI call) loads the PyTorch model for it instead of a missing export.
+    again = fast_inference.load_for_answers(str(first), "masked-lm", "fill-mask")
+    assert not isinstance(again.model, fast_inference.ExportedModel)
+    monkeypatch.setenv(fast_inference.ENV, "0")  # answer from PyTorch without exporting it again here
+    assert_same_fill(fill_mask("the cat [MASK] on the mat .", again, top_k=3), before)

@@ -20,10 +20,12 @@ Cache: $BERTLAB_CACHE/onnx/<key>/model.onnx (default ~/.cache/bertlab), where th
 model's identity (name, folder, overlay) with the size and time of every file in its folders,
 the head, bertlab's graph format and the torch and onnxruntime versions: a retrained run or a
 new release exports anew. Each export is 50-100 MB, and every fine-tuned run a user opens adds
-one, so the cache keeps to a budget ($BERTLAB_ONNX_CACHE_MB, default 2048): after each new export
-the least recently used entries go first (an entry's folder time is refreshed whenever it is
-used), never the one just built or one being exported. BERTLAB_FAST_INFERENCE=0 turns the fast
-path off (for debugging).
+one, so the cache keeps to a budget ($BERTLAB_ONNX_CACHE_MB, default 2048; 0 keeps only the newest
+export): after each new export (by the exporting process, so a one-shot CLI call's export counts
+too) the least recently used entries go first, never the one just built or one being exported.
+An entry's folder time is refreshed when a process loads it and, while it answers, every ten
+minutes. A process that loses its export to another's pruning keeps answering from the session it
+has open; the next start exports again. BERTLAB_FAST_INFERENCE=0 turns the fast path off.
 
 Attention views (bertlab.inference.attention) and explanations keep using PyTorch; the masked-LM graph
 still returns the mask rows' last-layer attention that fill-mask's heat strip shows.
@@ -108,6 +110,7 @@ class _Entry:
         self.runner: OrtRunner | None = None
         self.done = threading.Event()
         self.error = ""
+        self.touched = float("-inf")  # time.monotonic() of the last _touch_in_use
 
 
 # ------------------------------------------------------------------------------------------ cache
@@ -160,22 +163,37 @@ def _touch(entry_dir: Path) -> None:
 
 
 def _cache_budget_bytes() -> int:
+    import math
+
     raw = os.environ.get(CACHE_BUDGET_ENV, "").strip()
     try:
-        megabytes = float(raw) if raw else DEFAULT_CACHE_BUDGET_MB
+        megabytes = float(raw) if raw else float(DEFAULT_CACHE_BUDGET_MB)
     except ValueError:
-        _log_once(f"bertlab: {CACHE_BUDGET_ENV}={raw!r} is not a number of megabytes; "
+        megabytes = float("nan")
+    if not math.isfinite(megabytes) or megabytes < 0:  # a typo, "-1" or "inf": not a budget
+        _log_once(f"bertlab: {CACHE_BUDGET_ENV}={raw!r} is not a number of megabytes (0 or more); "
                   f"keeping the ONNX cache to {DEFAULT_CACHE_BUDGET_MB} MB")
-        megabytes = DEFAULT_CACHE_BUDGET_MB
-    return int(max(0.0, megabytes) * 1024 * 1024)
+        megabytes = float(DEFAULT_CACHE_BUDGET_MB)
+    return int(megabytes * 1024 * 1024)
 
 
 def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> list[str]:
     """Delete the least recently used exports until the cache fits its budget; returns the folders
-    removed. `keep` (the entry just built) and entries with an export under way stay. Only folders
-    named like cache entries (<head>-<20 hex digits>) are ever touched."""
+    removed. `keep` (the entry just built) and entries with an export under way stay (a marker
+    older than the export timeout is a dead exporter's). Only folders named like cache entries
+    (<head>-<20 hex digits>) are ever touched."""
     import re
     import shutil
+    import time
+
+    def exporting(folder: Path) -> bool:
+        for marker in folder.glob("*.building"):
+            try:
+                if time.time() - marker.stat().st_mtime < EXPORT_TIMEOUT_S:
+                    return True
+            except OSError:
+                continue
+        return False
 
     root = cache_path_root()
     budget = _cache_budget_bytes() if budget_bytes is None else budget_bytes
@@ -198,7 +216,7 @@ def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> li
             break
         if keep is not None and folder.resolve() == keep.resolve():
             continue
-        if any(folder.glob("*.building")):
+        if exporting(folder):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
@@ -406,8 +424,9 @@ def _build(loaded, head: str, entry: _Entry) -> None:
         if reason:
             raise ValueError(reason)
         path = cache_path(loaded.source, head)
-        exported_now = not path.exists()
-        if exported_now:
+        if path.exists():
+            _touch(path.parent)  # in use from now: another process's pruning passes it over
+        else:
             source = loaded.source
             if source.kind == "local" and not (Path(source.path) / "config.json").is_file():
                 # e.g. a model built in memory from a checkpoint's weights (benchmarks score those):
@@ -419,15 +438,13 @@ def _build(loaded, head: str, entry: _Entry) -> None:
         if problem:
             path.with_name(PARITY_FILE).unlink(missing_ok=True)
             raise ValueError(f"the ONNX Runtime answer is not PyTorch's ({problem})")
-        _write_parity_record(loaded, head, path)
-        _touch(path.parent)
-        entry.runner = runner
+        entry.runner = runner  # checked: it answers from its open session whatever happens to the file
         log.info("fast path ready for %s (%s): %s", name, head, path)
-        if exported_now:
-            try:
-                prune_cache(keep=path.parent)
-            except Exception as exc:  # a full or read-only disk must not turn the fast path off
-                _log_once(f"bertlab: could not prune the ONNX cache: {type(exc).__name__}: {exc}")
+        try:
+            _write_parity_record(loaded, head, path)
+            _touch(path.parent)
+        except OSError as exc:  # pruned meanwhile by another process, or a full disk: no record, no harm
+            _log_once(f"bertlab: no parity record for {name} ({head}): {type(exc).__name__}: {exc}")
     except Exception as exc:  # anything: PyTorch keeps answering
         entry.error = f"{type(exc).__name__}: {exc}"
         _log_once(f"bertlab: the ONNX Runtime fast path is off for {name} ({head}); PyTorch answers instead. "
@@ -449,7 +466,23 @@ def prepare(loaded, head: str, start: bool = True) -> OrtRunner | None:
             entry = _entries[model] = _Entry(head)
             threading.Thread(target=_build, args=(loaded, head, entry), name="bertlab-onnx-build",
                              daemon=True).start()
-    return entry.runner
+    runner = entry.runner
+    if runner is not None:
+        _touch_in_use(entry, runner)
+    return runner
+
+
+TOUCH_EVERY_S = 600
+
+
+def _touch_in_use(entry: _Entry, runner: OrtRunner) -> None:
+    """Keep an export that keeps answering out of other processes' pruning (every ten minutes)."""
+    import time
+
+    now = time.monotonic()
+    if now - entry.touched >= TOUCH_EVERY_S:
+        entry.touched = now
+        _touch(Path(runner.path).parent)
 
 
 def ready(model) -> OrtRunner | None:

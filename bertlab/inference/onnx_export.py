@@ -140,10 +140,19 @@ def main(argv=None) -> int:
     from ..modeling.registry import load_model, quiet_loading
 
     quiet_loading()
-    loaded = load_model(args.model, head=args.head, task="fill-mask" if args.head == "masked-lm" else "classify")
-    export(loaded.model, args.head, args.out)
-    # The marker bertlab.inference.fast_inference left for other processes: gone even if its writer has exited.
-    Path(args.out + ".building").unlink(missing_ok=True)
+    try:
+        loaded = load_model(args.model, head=args.head, task="fill-mask" if args.head == "masked-lm" else "classify")
+        export(loaded.model, args.head, args.out)
+        from .fast_inference import cache_path_root, prune_cache
+
+        entry = Path(args.out).resolve().parent
+        if entry.parent == cache_path_root().resolve():
+            # Here rather than only in the process that asked: a one-shot CLI call has exited by now.
+            prune_cache(keep=entry)
+    finally:
+        # The marker bertlab.inference.fast_inference left for other processes: gone even if its
+        # writer has exited, and on failure too (a left marker would keep the folder from pruning).
+        Path(args.out + ".building").unlink(missing_ok=True)
     return 0
 
 
