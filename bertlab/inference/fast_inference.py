@@ -150,6 +150,12 @@ def cache_key(source, head: str) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def cache_path_root() -> Path:
+    from ..data.tokenization import _cache_root
+
+    return _cache_root() / "onnx"
+
+
 def cache_path(source, head: str) -> Path:
     return cache_path_root() / f"{head}-{cache_key(source, head)}" / "model.onnx"
 
@@ -177,7 +183,7 @@ def _cache_budget_bytes() -> int:
     return int(megabytes * 1024 * 1024)
 
 
-def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> list[str]:
+def prune_cache(keep: Path | None = None) -> list[str]:
     """Delete the least recently used exports until the cache fits its budget; returns the folders
     removed. `keep` (the entry just built) and entries with an export under way stay (a marker
     older than the export timeout is a dead exporter's). Only folders named like cache entries
@@ -196,7 +202,7 @@ def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> li
         return False
 
     root = cache_path_root()
-    budget = _cache_budget_bytes() if budget_bytes is None else budget_bytes
+    budget = _cache_budget_bytes()
     pattern = re.compile(r"^(masked-lm|classification)-[0-9a-f]{20}$")
     entries = []
     try:
@@ -226,12 +232,6 @@ def prune_cache(keep: Path | None = None, budget_bytes: int | None = None) -> li
         log.info("ONNX cache over %d MB: removed %d least recently used export(s): %s",
                  budget // (1024 * 1024), len(removed), ", ".join(removed))
     return removed
-
-
-def cache_path_root() -> Path:
-    from ..data.tokenization import _cache_root
-
-    return _cache_root() / "onnx"
 
 
 def _model_ref(source) -> str:
@@ -393,11 +393,11 @@ def load_checked(source, head: str):
         tokenizer = load_source_tokenizer(source, record.get("tokenizer_class") or None)
     except Exception:  # let the PyTorch load report what is wrong with the tokenizer
         return None
-    _touch(path.parent)
     model = ExportedModel(record.get("config") or {})
     entry = _Entry(head)
     entry.runner = runner
     entry.done.set()
+    _touch_in_use(entry, runner)
     with _lock:
         _entries[model] = entry
     log.info("answering %s (%s) from its checked export: %s", source.name, head, path)
@@ -441,8 +441,7 @@ def _build(loaded, head: str, entry: _Entry) -> None:
         entry.runner = runner  # checked: it answers from its open session whatever happens to the file
         log.info("fast path ready for %s (%s): %s", name, head, path)
         try:
-            _write_parity_record(loaded, head, path)
-            _touch(path.parent)
+            _write_parity_record(loaded, head, path)  # its rename into the folder refreshes the folder's time
         except OSError as exc:  # pruned meanwhile by another process, or a full disk: no record, no harm
             _log_once(f"bertlab: no parity record for {name} ({head}): {type(exc).__name__}: {exc}")
     except Exception as exc:  # anything: PyTorch keeps answering
