@@ -5,7 +5,8 @@
 The file is the first N sentences of SST-2 train (../shared/data/sst2/train.tsv, else the
 project's example reviews repeated), written as a CSV. Contenders, taking turns within one run:
   * bertlab         -- `classify_file` as `python -m bertlab classify --input-file` and the page
-                       run it, with the model's fast path ready (ONNX Runtime, length-sorted batches)
+                       run it, with the model's fast path ready (ONNX Runtime, length-sorted batches,
+                       side by side in lanes: fast_inference.OrtRunner)
   * bertlab-pytorch -- the same on PyTorch (BERTLAB_FAST_INFERENCE=0)
   * pipeline        -- transformers' pipeline on the same texts in file order, batch_size=32
 Rows/s are from the best of the rounds (each side's best, so a burst of load on a shared machine
@@ -109,7 +110,11 @@ def main() -> int:
         return sum(max(ordered[i:i + size]) * len(ordered[i:i + size]) for i in range(0, len(ordered), size))
 
     real = sum(lengths)
-    tokens = {"bertlab": computed(by_length), "bertlab-pytorch": computed(by_length), "pipeline": computed(lengths)}
+    runner = fast_inference.ready(loaded.model)
+    lanes = runner.lanes if runner is not None else 1
+    # predict_probs' default batches: 16 rows on a runner with lanes, else 32.
+    tokens = {"bertlab": computed(by_length, 16 if lanes > 1 else 32), "bertlab-pytorch": computed(by_length),
+              "pipeline": computed(lengths)}
     flops_per_token = 2 * non_embedding_parameters(loaded.model)
     peak = matmul_flops()
     useful = {name: flops_per_token * real * rows_per_s[name] / len(texts) for name in rows_per_s}
@@ -117,7 +122,8 @@ def main() -> int:
              for name in ("bertlab", "bertlab-pytorch")}
     ratios = {"bertlab/pipeline": rows_per_s["bertlab"] / rows_per_s["pipeline"],
               "bertlab-pytorch/pipeline": rows_per_s["bertlab-pytorch"] / rows_per_s["pipeline"]}
-    print(f"model: {loaded.source.name}; {source}; best of {args.rounds} rounds; torch threads {torch.get_num_threads()}")
+    print(f"model: {loaded.source.name}; {source}; best of {args.rounds} rounds; torch threads {torch.get_num_threads()}; "
+          f"ONNX Runtime lanes {lanes}")
     for name, value in rows_per_s.items():
         extra = f"  same label as the pipeline: {agree[name]:.2%}" if name in agree else ""
         print(f"{name:16} {value:8.1f} rows/s  ({best[name]:.2f} s){extra}")
@@ -127,7 +133,7 @@ def main() -> int:
           + ", ".join(f"{k} {v / 1e9:.0f} ({v / peak:.0%})" for k, v in useful.items()))
     if args.json:
         print(json.dumps({"model": loaded.source.name, "rows": len(texts), "source": source, "rounds": args.rounds,
-                          "fast_path": fast_ready, "rows_per_s": rows_per_s, "same_label_as_pipeline": agree,
+                          "fast_path": fast_ready, "lanes": lanes, "rows_per_s": rows_per_s, "same_label_as_pipeline": agree,
                           "ratios": ratios, "torch_threads": torch.get_num_threads(),
                           "real_tokens": real, "tokens_computed": tokens, "useful_flops": useful,
                           "matmul_flops": peak}))

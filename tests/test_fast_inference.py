@@ -69,6 +69,24 @@ def test_classification_gives_the_same_probabilities(fast_on, make_tiny_model):
     assert np.abs(predict_probs(REVIEWS, None, loaded, runner=None) - reference).max() == 0  # PyTorch on request
 
 
+def test_a_file_classified_in_lanes_keeps_every_row_in_its_place(fast_on, make_tiny_model):
+    """Batches run side by side on a runner with lanes; each row's probabilities must still be its own."""
+    loaded = load_model(str(make_tiny_model("classification")), head="classification", task="classify")
+    words = "good bad film plot boring fun awful great dull fine".split()
+    # 90 rows of 1-30 words in shuffled lengths: many batches, finished out of order.
+    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 30)) for i in range(90)]
+    reference = predict_probs(texts, None, loaded, runner=None)
+    ready = fast_inference.wait(loaded, "classification", timeout=300)
+    assert ready is not None
+    lanes = fast_inference.OrtRunner(ready.path, threads=2, lanes=2)
+    assert lanes.lanes == 2
+    for size in (None, 7):  # the default batch for lanes, and one that leaves a short last batch
+        probs = predict_probs(texts, None, loaded, batch_size=size, runner=lanes)
+        assert np.abs(probs - reference).max() < 1e-4
+    assert lanes._lane_session is not None  # the batches did run in lanes
+    assert fast_inference.OrtRunner(ready.path, threads=1, lanes=4).lanes == 1  # never more lanes than threads
+
+
 def test_a_failed_export_leaves_pytorch_answering_and_is_logged_once(fast_on, make_tiny_model, monkeypatch, caplog):
     def broken(*args):
         raise RuntimeError("the exporter fell over")

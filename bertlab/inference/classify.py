@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import fast_inference
@@ -14,11 +16,15 @@ def label_names(model) -> list[str]:
     return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(model.config.num_labels)]
 
 
-def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int = 32,
+def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int | None = None,
                   max_length: int | None = None, runner="auto"):
     """Class probabilities, shape (n, num_labels). Batches are formed by length (less padding) and
     the results put back in input order. runner: "auto" (ONNX Runtime once the model's fast path
-    is ready, PyTorch until then), None (PyTorch), or a fast_inference.OrtRunner to use."""
+    is ready, PyTorch until then), None (PyTorch), or a fast_inference.OrtRunner to use. A runner
+    with lanes runs that many batches side by side (fast_inference.OrtRunner) while this thread
+    tokenizes the next ones; a single batch (one text) runs on all cores. batch_size: rows per batch; by default 32 on PyTorch and 16 on a
+    runner with lanes (on 2 cores: 16 rows x 2 lanes measured ~20% more rows/s than 32 rows on
+    both cores, ONNX Runtime either way)."""
     import numpy as np
 
     tokenizer, model = loaded.tokenizer, loaded.model
@@ -26,22 +32,42 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
                               getattr(model.config, "max_position_embeddings", 512))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
-        ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
-        enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                        truncation=True, max_length=limit, padding=True,
-                        return_tensors="np" if ort else "pt")
-        if ort:
-            logits = ort.classify(enc)
-        else:  # PyTorch, imported only here: an answer from a checked export never loads it
-            import torch
+    pool, in_flight = None, deque()  # (row indices, future of logits), oldest first
+    try:
+        start = 0
+        while start < len(order):
+            # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
+            ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
+            lanes = getattr(ort, "lanes", 1) if ort else 1
+            size = batch_size or (16 if lanes > 1 else 32)
+            idx = order[start:start + size]
+            start += size
+            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
+                            truncation=True, max_length=limit, padding=True,
+                            return_tensors="np" if ort else "pt")
+            if lanes > 1 and len(order) > size:
+                if pool is None:
+                    pool = ThreadPoolExecutor(lanes, thread_name_prefix="bertlab-classify")
+                in_flight.append((idx, pool.submit(ort.classify, enc, lane=True)))
+                while len(in_flight) > 2 * lanes:  # bounded: a long file is not tokenized all at once
+                    done_idx, future = in_flight.popleft()
+                    out[done_idx] = softmax(future.result())
+                continue
+            if ort:
+                logits = ort.classify(enc)
+            else:  # PyTorch, imported only here: an answer from a checked export never loads it
+                import torch
 
-            model.eval()
-            with torch.inference_mode():
-                logits = model(**enc).logits.float().cpu().numpy()
-        out[idx] = softmax(logits)
+                model.eval()
+                with torch.inference_mode():
+                    logits = model(**enc).logits.float().cpu().numpy()
+            out[idx] = softmax(logits)
+        while in_flight:
+            done_idx, future = in_flight.popleft()
+            out[done_idx] = softmax(future.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 

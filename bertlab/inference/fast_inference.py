@@ -68,22 +68,61 @@ def _log_once(message: str) -> None:
     log.warning(message)
 
 
-class OrtRunner:
-    """One ONNX Runtime session over an exported graph; thread-safe (sessions are)."""
+MAX_LANES = 4
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+
+def _cores() -> int:
+    """The threads to use: PyTorch's count when it is loaded (the same cores it would use), else
+    one per physical core (ONNX Runtime's own default), within this process's CPU affinity."""
+    if "torch" in sys.modules:
+        return max(1, sys.modules["torch"].get_num_threads())
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        allowed = os.cpu_count() or 1
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False) or allowed
+    except ImportError:
+        physical = allowed
+    return max(1, min(allowed, physical))
+
+
+class OrtRunner:
+    """One ONNX Runtime session over an exported graph; thread-safe (sessions are).
+
+    lanes > 1 lets a caller with many batches (classifying a file) run that many batches side by
+    side, each on its own share of the cores, through a second session opened on first use
+    (`classify(enc, lane=True)`). For the small batches of short sentences this measured 15-25%
+    more rows/s on 2 cores than each batch on all cores, whose threads spend much of each small
+    operator waiting for one another. A single text keeps the all-cores session (its latency
+    measured 5.7 ms on one thread against 4.3 ms on two, and 80 against 55 ms at 222 tokens)."""
+
+    def __init__(self, path: str | Path, threads: int | None = None, lanes: int = 1):
+        self.path = str(path)
+        self.threads = max(1, int(threads)) if threads else _cores()
+        self.lanes = max(1, min(int(lanes), self.threads, MAX_LANES))
+        self.session = self._open(self.threads)
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self._lane_session = None
+        self._lane_lock = threading.Lock()
+
+    def _open(self, threads: int):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads is None and "torch" in sys.modules:
-            threads = sys.modules["torch"].get_num_threads()  # the same cores PyTorch would use
-        # 0 = ONNX Runtime's own default (one thread per physical core), when torch is not loaded.
-        options.intra_op_num_threads = max(0, int(threads or 0))
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.path = str(path)
-        self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
+        return ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
+
+    def lane_session(self):
+        """The session batches share side by side (threads split between the lanes); opened once."""
+        with self._lane_lock:
+            if self._lane_session is None:
+                self._lane_session = self._open(max(1, self.threads // self.lanes))
+            return self._lane_session
 
     def masked_lm(self, ids: list[int], positions: list[int]):
         """(logits (M, V), attention (M, T)) as numpy arrays, like mlm_forward.torch_forward's."""
@@ -93,15 +132,17 @@ class OrtRunner:
                                               "positions": np.asarray(positions, dtype=np.int64)})
         return logits, att
 
-    def classify(self, enc) -> "np.ndarray":
-        """Logits (B, num_labels) for a tokenizer's numpy batch (token types default to 0)."""
+    def classify(self, enc, lane: bool = False) -> "np.ndarray":
+        """Logits (B, num_labels) for a tokenizer's numpy batch (token types default to 0); `lane`:
+        on the lanes' session, for one of several batches running side by side."""
         import numpy as np
 
         ids = np.asarray(enc["input_ids"], dtype=np.int64)
         feed = {"input_ids": ids,
                 "attention_mask": np.asarray(enc.get("attention_mask", np.ones_like(ids)), dtype=np.int64),
                 "token_type_ids": np.asarray(enc.get("token_type_ids", np.zeros_like(ids)), dtype=np.int64)}
-        return self.session.run(None, feed)[0]
+        session = self.lane_session() if lane and self.lanes > 1 else self.session
+        return session.run(None, feed)[0]
 
 
 class _Entry:
@@ -357,6 +398,11 @@ def _write_parity_record(loaded, head: str, path: Path) -> None:
         "config": kept})
 
 
+def _lanes(head: str) -> int:
+    """Classification answers whole files (throughput: lanes); fill-mask one sentence (latency)."""
+    return MAX_LANES if head == "classification" else 1
+
+
 class ExportedModel:
     """Stands in for a PyTorch model when a checked export answers on its own: only the config
     values that answering reads. Its runner is registered like any ready fast path (`ready`), so
@@ -384,7 +430,7 @@ def load_checked(source, head: str):
         record = json.loads(path.with_name(PARITY_FILE).read_text(encoding="utf-8"))
         if record.get("head") != head or record.get("onnx_file") != _file_stamp(path):
             return None  # another head's record, or the export was replaced after the check
-        runner = OrtRunner(path)
+        runner = OrtRunner(path, lanes=_lanes(head))
     except Exception:  # no record, a broken one, or a file ONNX Runtime refuses: load PyTorch
         return None
     from ..modeling.registry import LoadedModel, load_source_tokenizer
@@ -433,7 +479,7 @@ def _build(loaded, head: str, entry: _Entry) -> None:
                 # the exporter loads models from disk, so a child process would only fail.
                 raise ValueError(f"{source.path} is not a save_pretrained folder the exporter can load")
             _export_once(source, head, path)
-        runner = OrtRunner(path)
+        runner = OrtRunner(path, lanes=_lanes(head))
         problem = check_parity(loaded, head, runner)
         if problem:
             path.with_name(PARITY_FILE).unlink(missing_ok=True)
