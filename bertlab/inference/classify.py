@@ -58,9 +58,16 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             else:  # PyTorch, imported only here: an answer from a checked export never loads it
                 import torch
 
+                from ..modeling import first_token
+
                 model.eval()
                 with torch.inference_mode():
-                    logits = model(**enc).logits.float().cpu().numpy()
+                    if first_token.fits(model) is None:  # the last layer for the [CLS] row only
+                        logits = first_token.logits(model, enc["input_ids"], enc.get("attention_mask"),
+                                                    enc.get("token_type_ids"))
+                    else:
+                        logits = model(**enc).logits
+                    logits = logits.float().cpu().numpy()
             out[idx] = softmax(logits)
         while in_flight:
             done_idx, future = in_flight.popleft()

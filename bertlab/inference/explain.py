@@ -18,16 +18,20 @@ from typing import Any
 from ..errors import BadInput
 from .classify import label_names
 
-# Steps of the path integral. 20 keeps a 20-word sentence well under a second on 2 CPU cores; the
-# completeness gap (sum of attributions vs. probability change) is returned so a reader can judge.
+# Steps of the path integral. 20 keeps a 20-word sentence well under a second on 2 CPU cores. When
+# the completeness gap (sum of attributions vs. probability change) is above MAX_GAP the integral is
+# taken again with 4x, then 16x the steps: a model whose probability turns sharply along the path
+# (a confident fine-tuned one) needs them, e.g. 0.68 at 20 steps and 0.04 at 300 on a test model.
+# The gap and the steps used are returned so a reader can judge.
 N_STEPS = 20
+MAX_GAP = 0.05
 
 
 def explain(text: str, loaded, pair: str | None = None, target: str | None = None,
             n_steps: int = N_STEPS) -> dict[str, Any]:
     """Attributions of each word of `text` (and `pair`) to `target` (a label name; default: the
     predicted label). Returns {"label", "target", "probability", "words": [{"text", "start", "end",
-    "sequence", "score", "share"}], "tokens": [...], "delta", "model"}; `share` is the score over the
+    "sequence", "score", "share"}], "tokens": [...], "delta", "n_steps", "model"}; `share` is the score over the
     largest absolute score (for drawing), `sequence` 0 for the text and 1 for the pair."""
     import torch
     from captum.attr import LayerIntegratedGradients
@@ -66,8 +70,12 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
         return torch.softmax(model(input_ids=ids, **batch).logits.float(), -1)
 
     explainer = LayerIntegratedGradients(probability, model.get_input_embeddings())
-    attributions, delta = explainer.attribute(input_ids, baselines=baseline, target=target_id, n_steps=n_steps,
-                                              internal_batch_size=n_steps, return_convergence_delta=True)
+    for steps in (n_steps, 4 * n_steps, 16 * n_steps):
+        attributions, delta = explainer.attribute(input_ids, baselines=baseline, target=target_id, n_steps=steps,
+                                                  internal_batch_size=min(steps, 80),
+                                                  return_convergence_delta=True)
+        if float(delta.abs().max()) <= MAX_GAP:
+            break
     token_scores = attributions.sum(-1)[0].detach().tolist()  # (seq, hidden) -> one score per token
 
     sources = {0: text, 1: pair or ""}
@@ -92,7 +100,7 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
     return {"label": names[predicted], "target": names[target_id], "probability": float(probs[target_id]),
             "labels": names, "words": words,
             "tokens": [{"token": t, "score": s} for t, s in zip(tokens, token_scores)],
-            "delta": float(delta.abs().max()), "model": loaded.source.name}
+            "delta": float(delta.abs().max()), "n_steps": steps, "model": loaded.source.name}
 
 
 def heat_strip_html(result: dict[str, Any], text: str, pair: str | None = None) -> str:

@@ -184,7 +184,7 @@ def cache_key(source, head: str) -> str:
     Versions are read from the installed packages' metadata: computing the key imports neither."""
     from .onnx_export import FORMAT
 
-    ident = {"format": FORMAT, "head": head, "name": source.name, "kind": source.kind, "path": source.path,
+    ident = {"format": FORMAT.get(head, 0), "head": head, "name": source.name, "kind": source.kind, "path": source.path,
              "overlay": source.overlay, "files": _files(source.path),
              "overlay_files": _files(source.overlay) if source.overlay else [],
              "torch": _version("torch"), "onnxruntime": _version("onnxruntime")}

@@ -23,9 +23,10 @@ import os
 import sys
 from pathlib import Path
 
-# Bump when a graph's inputs, outputs or computation change: cached exports with another format
-# are not reused (bertlab.inference.fast_inference puts it in the cache key).
-FORMAT = 1
+# Bump a head's number when its graph's inputs, outputs or computation change: cached exports
+# with another format are not reused (bertlab.inference.fast_inference puts it in the cache key).
+# classification 2: the last layer for the [CLS] row only (bertlab.modeling.first_token).
+FORMAT = {"masked-lm": 1, "classification": 2}
 MASKED_LM_INPUTS = ("input_ids", "positions")
 MASKED_LM_OUTPUTS = ("logits", "attention")
 CLASSIFIER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -51,6 +52,7 @@ def supported(model, head: str) -> str | None:
 def _graphs():
     import torch
 
+    from ..modeling import first_token
     from .mlm_forward import _attention_rows, _last_self_attention, _mlm_head
 
     class MaskedLMGraph(torch.nn.Module):
@@ -75,6 +77,8 @@ def _graphs():
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
+            if first_token.fits(self.model) is None:  # the last layer for the [CLS] row only
+                return first_token.logits(self.model, input_ids, attention_mask, token_type_ids)
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).logits
 

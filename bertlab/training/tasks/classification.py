@@ -1,7 +1,9 @@
 """Fine-tuning for sentence (and sentence-pair) classification.
 
 A new linear layer reads the `[CLS]` vector (through BERT's pooler); all weights are updated with
-cross-entropy loss. Labels keep their names in the model config (`id2label`/`label2id`).
+cross-entropy loss. Labels keep their names in the model config (`id2label`/`label2id`). A BERT
+classifier trains and evaluates through bertlab.modeling.first_token (the last layer for the
+`[CLS]` row only: the same logits and gradients, ~14% fewer FLOPs on a 6-layer model).
 """
 
 from __future__ import annotations
@@ -75,6 +77,35 @@ def small_data_notes(config, n_train: int, n_validation: int) -> list[str]:
     return notes
 
 
+def use_first_token_forward(model) -> bool:
+    """Make `model`'s own forward compute the last layer for the [CLS] row only, when
+    first_token fits it (else nothing changes). Set on the instance rather than wrapped in another
+    module: multi-process training must run the computation inside the forward that
+    DistributedDataParallel calls, and the weights keep their names, so checkpoints, resumes and the
+    saved model are as before."""
+    import types
+
+    from ...modeling import first_token
+
+    if first_token.fits(model) is not None:
+        return False
+    plain = type(model).forward
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **other):
+        if input_ids is None or any(v is not None for v in other.values()):  # e.g. inputs_embeds: as before
+            return plain(self, input_ids=input_ids, attention_mask=attention_mask,
+                         token_type_ids=token_type_ids, labels=labels, **other)
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        if labels is None:
+            return SequenceClassifierOutput(logits=first_token.logits(self, input_ids, attention_mask, token_type_ids))
+        loss, logits = first_token.loss_and_logits(self, input_ids, labels, attention_mask, token_type_ids)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    model.forward = types.MethodType(forward, model)
+    return True
+
+
 class ClassificationTask(Task):
     metric_for_best = ("eval_accuracy", True)
 
@@ -97,6 +128,7 @@ class ClassificationTask(Task):
                             id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
         self.tokenizer, self.model = loaded.tokenizer, loaded.model
         self.model.config.id2label, self.model.config.label2id = id2label, label2id
+        use_first_token_forward(self.model)
         self.model_source = loaded.source
         self.train_dataset = self._encode(train, label2id)
         self.eval_dataset = self._encode(validation, label2id)
