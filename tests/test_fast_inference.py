@@ -73,18 +73,25 @@ def test_a_file_classified_in_lanes_keeps_every_row_in_its_place(fast_on, make_t
     """Batches run side by side on a runner with lanes; each row's probabilities must still be its own."""
     loaded = load_model(str(make_tiny_model("classification")), head="classification", task="classify")
     words = "good bad film plot boring fun awful great dull fine".split()
-    # 90 rows of 1-30 words in shuffled lengths: many batches, finished out of order.
-    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 30)) for i in range(90)]
+    # 150 rows of 1-30 words in shuffled lengths: many batches, finished out of order.
+    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 30)) for i in range(150)]
     reference = predict_probs(texts, None, loaded, runner=None)
     ready = fast_inference.wait(loaded, "classification", timeout=300)
     assert ready is not None
     lanes = fast_inference.OrtRunner(ready.path, threads=2, lanes=2)
     assert lanes.lanes == 2
-    for size in (None, 7):  # the default batch for lanes, and one that leaves a short last batch
+    opened = []
+    real_open = lanes._open
+    lanes._open = lambda threads: opened.append(threads) or real_open(threads)
+    for size in (None, 7):  # the default batch for lanes (16), and one that leaves a short last batch
         probs = predict_probs(texts, None, loaded, batch_size=size, runner=lanes)
         assert np.abs(probs - reference).max() < 1e-4
-    assert lanes._lane_session is not None  # the batches did run in lanes
+        assert lanes._lane_session is None  # closed when the file is done: no second copy kept
+    assert opened == [1, 1]  # each file ran in lanes, on a one-thread session
+    predict_probs(texts[:40], None, loaded, runner=lanes)  # 3 batches: not worth a second session
+    assert opened == [1, 1]
     assert fast_inference.OrtRunner(ready.path, threads=1, lanes=4).lanes == 1  # never more lanes than threads
+    assert fast_inference.OrtRunner(ready.path, threads=16, lanes=4).lanes == 1  # lanes are one core each
 
 
 def test_a_failed_export_leaves_pytorch_answering_and_is_logged_once(fast_on, make_tiny_model, monkeypatch, caplog):

@@ -73,3 +73,18 @@ def test_models_it_does_not_fit_keep_their_forward(make_tiny_model):
     assert "forward" not in vars(model)
     masked_lm = load_model(str(make_tiny_model("masked-lm")), head="masked-lm").model
     assert first_token.fits(masked_lm) is not None
+    model.config.problem_type = None
+    model.config._attn_implementation = "flex_attention"  # its block masks are built for every query row
+    assert "flex_attention" in first_token.fits(model)
+
+
+def test_not_under_fsdp_or_deepspeed(make_tiny_model):
+    """They gather a layer's sharded weights in hooks around that layer's own call."""
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    for kind, used in ((DistributedType.FSDP, False), (DistributedType.DEEPSPEED, False),
+                       (DistributedType.MULTI_CPU, True), (DistributedType.NO, True)):
+        model = load_model(str(make_tiny_model("classification")), head="classification", task="classify").model
+        assert use_first_token_forward(model, SimpleNamespace(distributed_type=kind)) is used, kind

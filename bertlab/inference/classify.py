@@ -16,15 +16,21 @@ def label_names(model) -> list[str]:
     return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(model.config.num_labels)]
 
 
+# Lanes open a second ONNX Runtime session (~0.3 s for the default): used when a file has at least
+# this many batches left.
+LANES_FROM_BATCHES = 8
+
+
 def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int | None = None,
                   max_length: int | None = None, runner="auto"):
     """Class probabilities, shape (n, num_labels). Batches are formed by length (less padding) and
     the results put back in input order. runner: "auto" (ONNX Runtime once the model's fast path
     is ready, PyTorch until then), None (PyTorch), or a fast_inference.OrtRunner to use. A runner
     with lanes runs that many batches side by side (fast_inference.OrtRunner) while this thread
-    tokenizes the next ones; a single batch (one text) runs on all cores. batch_size: rows per batch; by default 32 on PyTorch and 16 on a
-    runner with lanes (on 2 cores: 16 rows x 2 lanes measured ~20% more rows/s than 32 rows on
-    both cores, ONNX Runtime either way)."""
+    tokenizes the next ones, when at least LANES_FROM_BATCHES batches are left; fewer (one text)
+    run on all cores. batch_size: rows per batch; by default 32 on PyTorch and 16 on a runner with
+    lanes (on 2 cores: 16 rows x 2 lanes measured ~20% more rows/s than 32 rows on both cores,
+    ONNX Runtime either way)."""
     import numpy as np
 
     tokenizer, model = loaded.tokenizer, loaded.model
@@ -32,7 +38,7 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
                               getattr(model.config, "max_position_embeddings", 512))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    pool, in_flight = None, deque()  # (row indices, future of logits), oldest first
+    pool, in_flight, lane_runner = None, deque(), None  # in flight: (row indices, future of logits), oldest first
     try:
         start = 0
         while start < len(order):
@@ -45,9 +51,12 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
                             truncation=True, max_length=limit, padding=True,
                             return_tensors="np" if ort else "pt")
-            if lanes > 1 and len(order) > size:
-                if pool is None:
-                    pool = ThreadPoolExecutor(lanes, thread_name_prefix="bertlab-classify")
+            if pool is None and lanes > 1 and len(order) - start >= (LANES_FROM_BATCHES - 1) * size:
+                # Enough batches left to be worth a second session: lanes from here to the end.
+                pool = ThreadPoolExecutor(lanes, thread_name_prefix="bertlab-classify")
+                lane_runner = ort
+                lane_runner.hold_lanes()
+            if pool is not None and ort is lane_runner:
                 in_flight.append((idx, pool.submit(ort.classify, enc, lane=True)))
                 while len(in_flight) > 2 * lanes:  # bounded: a long file is not tokenized all at once
                     done_idx, future = in_flight.popleft()
@@ -75,6 +84,7 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+            lane_runner.release_lanes()
     return out
 
 

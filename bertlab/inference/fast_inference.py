@@ -92,20 +92,24 @@ def _cores() -> int:
 class OrtRunner:
     """One ONNX Runtime session over an exported graph; thread-safe (sessions are).
 
-    lanes > 1 lets a caller with many batches (classifying a file) run that many batches side by
-    side, each on its own share of the cores, through a second session opened on first use
-    (`classify(enc, lane=True)`). For the small batches of short sentences this measured 15-25%
-    more rows/s on 2 cores than each batch on all cores, whose threads spend much of each small
-    operator waiting for one another. A single text keeps the all-cores session (its latency
-    measured 5.7 ms on one thread against 4.3 ms on two, and 80 against 55 ms at 222 tokens)."""
+    lanes > 1 lets a caller with many batches (classifying a file) run one batch per core side by
+    side, through a second session with one intra-op thread opened on first use (`classify(enc,
+    lane=True)`; each run then works on its calling thread). For the small batches of short
+    sentences this measured 15-25% more rows/s on 2 cores than each batch on both cores, whose
+    threads spend much of each small operator waiting for one another. Lanes are one thread each,
+    so they are only used up to MAX_LANES cores (beyond, runs sharing one session's thread pool
+    would leave cores idle; not measured). A single text keeps the all-cores session (its latency
+    measured 5.7 ms on one thread against 4.3 ms on two, and 80 against 55 ms at 222 tokens).
+    `release_lanes` closes the second session (a second copy of the weights) when a file is done."""
 
     def __init__(self, path: str | Path, threads: int | None = None, lanes: int = 1):
         self.path = str(path)
         self.threads = max(1, int(threads)) if threads else _cores()
-        self.lanes = max(1, min(int(lanes), self.threads, MAX_LANES))
+        self.lanes = min(max(1, int(lanes)), self.threads) if self.threads <= MAX_LANES else 1
         self.session = self._open(self.threads)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self._lane_session = None
+        self._lane_users = 0
         self._lane_lock = threading.Lock()
 
     def _open(self, threads: int):
@@ -118,11 +122,23 @@ class OrtRunner:
         return ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
 
     def lane_session(self):
-        """The session batches share side by side (threads split between the lanes); opened once."""
+        """The one-thread session that batches share side by side; opened on first use."""
         with self._lane_lock:
             if self._lane_session is None:
-                self._lane_session = self._open(max(1, self.threads // self.lanes))
+                self._lane_session = self._open(1)
             return self._lane_session
+
+    def hold_lanes(self) -> None:
+        """A caller starts running batches in lanes (release_lanes when done)."""
+        with self._lane_lock:
+            self._lane_users += 1
+
+    def release_lanes(self) -> None:
+        """A caller is done with its lanes; the last one out closes the lane session (memory)."""
+        with self._lane_lock:
+            self._lane_users = max(0, self._lane_users - 1)
+            if self._lane_users == 0:
+                self._lane_session = None
 
     def masked_lm(self, ids: list[int], positions: list[int]):
         """(logits (M, V), attention (M, T)) as numpy arrays, like mlm_forward.torch_forward's."""

@@ -33,6 +33,9 @@ def fits(model) -> str | None:
         return f"problem type {config.problem_type}"
     if getattr(config, "num_labels", 2) < 2:
         return "regression (one label)"
+    implementation = getattr(config, "_attn_implementation", None) or "eager"
+    if implementation not in ("eager", "sdpa"):  # flex's block masks are built for T x T queries
+        return f"attention implementation {implementation!r}"
     try:
         last = bert.encoder.layer[-1]
         attention = last.attention.self

@@ -77,17 +77,19 @@ def small_data_notes(config, n_train: int, n_validation: int) -> list[str]:
     return notes
 
 
-def use_first_token_forward(model) -> bool:
+def use_first_token_forward(model, accelerator=None) -> bool:
     """Make `model`'s own forward compute the last layer for the [CLS] row only, when
     first_token fits it (else nothing changes). Set on the instance rather than wrapped in another
     module: multi-process training must run the computation inside the forward that
     DistributedDataParallel calls, and the weights keep their names, so checkpoints, resumes and the
-    saved model are as before."""
+    saved model are as before. Not under FSDP or DeepSpeed: they gather a layer's sharded weights
+    in hooks around that layer's own call, which the first-row computation does not make."""
     import types
 
     from ...modeling import first_token
 
-    if first_token.fits(model) is not None:
+    sharded = str(getattr(accelerator, "distributed_type", "")).rsplit(".", 1)[-1].upper() in ("FSDP", "DEEPSPEED")
+    if sharded or first_token.fits(model) is not None:
         return False
     plain = type(model).forward
 
@@ -99,6 +101,8 @@ def use_first_token_forward(model) -> bool:
 
         if labels is None:
             return SequenceClassifierOutput(logits=first_token.logits(self, input_ids, attention_mask, token_type_ids))
+        if self.config.problem_type is None:  # what the plain forward records on its first labelled batch
+            self.config.problem_type = "single_label_classification"
         loss, logits = first_token.loss_and_logits(self, input_ids, labels, attention_mask, token_type_ids)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
@@ -128,7 +132,7 @@ class ClassificationTask(Task):
                             id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
         self.tokenizer, self.model = loaded.tokenizer, loaded.model
         self.model.config.id2label, self.model.config.label2id = id2label, label2id
-        use_first_token_forward(self.model)
+        use_first_token_forward(self.model, self.accelerator)
         self.model_source = loaded.source
         self.train_dataset = self._encode(train, label2id)
         self.eval_dataset = self._encode(validation, label2id)
