@@ -55,7 +55,7 @@ def main() -> int:
     from transformers.utils import logging as hf_logging
 
     from bertlab.inference import fast_inference
-    from bertlab.inference.classify import classify_file
+    from bertlab.inference.classify import classify_file, default_batch_rows
     from bertlab.modeling.registry import load_model
 
     hf_logging.disable_progress_bar()
@@ -112,8 +112,7 @@ def main() -> int:
     real = sum(lengths)
     runner = fast_inference.ready(loaded.model)
     lanes = runner.lanes if runner is not None else 1
-    # predict_probs' default batches: 16 rows on a runner with lanes, else 32.
-    tokens = {"bertlab": computed(by_length, 16 if lanes > 1 else 32), "bertlab-pytorch": computed(by_length),
+    tokens = {"bertlab": computed(by_length, default_batch_rows(lanes)), "bertlab-pytorch": computed(by_length),
               "pipeline": computed(lengths)}
     flops_per_token = 2 * non_embedding_parameters(loaded.model)
     peak = matmul_flops()

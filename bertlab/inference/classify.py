@@ -21,6 +21,11 @@ def label_names(model) -> list[str]:
 LANES_FROM_BATCHES = 8
 
 
+def default_batch_rows(lanes: int) -> int:
+    """predict_probs' rows per batch: 16 on a runner with lanes, else 32."""
+    return 16 if lanes > 1 else 32
+
+
 def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size: int | None = None,
                   max_length: int | None = None, runner="auto"):
     """Class probabilities, shape (n, num_labels). Batches are formed by length (less padding) and
@@ -45,7 +50,7 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             # Asked per batch: a long file moves to ONNX Runtime as soon as its export is ready.
             ort = fast_inference.prepare(loaded, "classification") if runner == "auto" else runner
             lanes = getattr(ort, "lanes", 1) if ort else 1
-            size = batch_size or (16 if lanes > 1 else 32)
+            size = batch_size or default_batch_rows(lanes)
             idx = order[start:start + size]
             start += size
             enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
@@ -70,13 +75,9 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
                 from ..modeling import first_token
 
                 model.eval()
-                with torch.inference_mode():
-                    if first_token.fits(model) is None:  # the last layer for the [CLS] row only
-                        logits = first_token.logits(model, enc["input_ids"], enc.get("attention_mask"),
-                                                    enc.get("token_type_ids"))
-                    else:
-                        logits = model(**enc).logits
-                    logits = logits.float().cpu().numpy()
+                with torch.inference_mode():  # the last layer for the [CLS] row only where it fits
+                    logits = first_token.classifier_logits(model, enc["input_ids"], enc.get("attention_mask"),
+                                                           enc.get("token_type_ids")).float().cpu().numpy()
             out[idx] = softmax(logits)
         while in_flight:
             done_idx, future = in_flight.popleft()

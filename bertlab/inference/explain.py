@@ -73,19 +73,17 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
         return torch.softmax(model(input_ids=ids, **batch).logits.float(), -1)
 
     explainer = LayerIntegratedGradients(probability, model.get_input_embeddings())
-    per_step = None
+    per_step, used = None, n_steps
     for steps in (n_steps, 4 * n_steps, 16 * n_steps):
         if per_step is not None and per_step * steps > RETRY_BUDGET_S:
             break  # a long text: keep the coarser answer and its gap rather than keep the reader waiting
         started = time.perf_counter()
         # internal_batch_size: memory as for the first pass whatever the steps (attention maps are T^2)
-        found, gap = explainer.attribute(input_ids, baselines=baseline, target=target_id, n_steps=steps,
-                                         internal_batch_size=n_steps, return_convergence_delta=True)
-        per_step = (time.perf_counter() - started) / steps
-        attributions, delta, used = found, gap, steps
+        attributions, delta = explainer.attribute(input_ids, baselines=baseline, target=target_id, n_steps=steps,
+                                                  internal_batch_size=n_steps, return_convergence_delta=True)
+        per_step, used = (time.perf_counter() - started) / steps, steps
         if float(delta.abs().max()) <= MAX_GAP:
             break
-    steps = used
     token_scores = attributions.sum(-1)[0].detach().tolist()  # (seq, hidden) -> one score per token
 
     sources = {0: text, 1: pair or ""}
@@ -110,7 +108,7 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
     return {"label": names[predicted], "target": names[target_id], "probability": float(probs[target_id]),
             "labels": names, "words": words,
             "tokens": [{"token": t, "score": s} for t, s in zip(tokens, token_scores)],
-            "delta": float(delta.abs().max()), "n_steps": steps, "model": loaded.source.name}
+            "delta": float(delta.abs().max()), "n_steps": used, "model": loaded.source.name}
 
 
 def heat_strip_html(result: dict[str, Any], text: str, pair: str | None = None) -> str:

@@ -77,10 +77,8 @@ def _graphs():
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            if first_token.fits(self.model) is None:  # the last layer for the [CLS] row only
-                return first_token.logits(self.model, input_ids, attention_mask, token_type_ids)
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).logits
+            # The last layer for the [CLS] row only where it fits the model.
+            return first_token.classifier_logits(self.model, input_ids, attention_mask, token_type_ids)
 
     return MaskedLMGraph, ClassifierGraph
 

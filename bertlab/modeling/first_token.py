@@ -81,6 +81,13 @@ def logits(model, input_ids, attention_mask=None, token_type_ids=None):
     return model.classifier(model.dropout(bert.pooler(first)))
 
 
+def classifier_logits(model, input_ids, attention_mask=None, token_type_ids=None):
+    """`logits` where this forward fits the model, else the model's own forward's logits."""
+    if fits(model) is None:
+        return logits(model, input_ids, attention_mask, token_type_ids)
+    return model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+
 def loss_and_logits(model, input_ids, labels, attention_mask=None, token_type_ids=None):
     """Cross-entropy over the batch (BertForSequenceClassification's single-label loss) and the logits."""
     import torch.nn.functional as F

@@ -86,9 +86,11 @@ def use_first_token_forward(model, accelerator=None) -> bool:
     in hooks around that layer's own call, which the first-row computation does not make."""
     import types
 
+    from accelerate.utils import DistributedType
+
     from ...modeling import first_token
 
-    sharded = str(getattr(accelerator, "distributed_type", "")).rsplit(".", 1)[-1].upper() in ("FSDP", "DEEPSPEED")
+    sharded = getattr(accelerator, "distributed_type", None) in (DistributedType.FSDP, DistributedType.DEEPSPEED)
     if sharded or first_token.fits(model) is not None:
         return False
     plain = type(model).forward
