@@ -42,6 +42,16 @@ def assert_same_fill(a, b):
     assert a["joint"]["tokens"] == b["joint"]["tokens"] and a["filled"] == b["filled"]
 
 
+def fused_operators(folder) -> set[str]:
+    """ONNX Runtime's fused operators in the cached graph(s) under `folder`."""
+    import onnx
+
+    found = set()
+    for path in folder.glob("onnx/*/model.onnx"):
+        found |= {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
+    return found & {"Attention", "MultiHeadAttention", "SkipLayerNormalization", "BiasGelu"}
+
+
 def test_fill_mask_moves_to_onnx_runtime_with_the_same_answers(fast_on, make_tiny_model, monkeypatch):
     folder = make_tiny_model("masked-lm")
     loaded = load_model(str(folder), head="masked-lm")
@@ -50,6 +60,8 @@ def test_fill_mask_moves_to_onnx_runtime_with_the_same_answers(fast_on, make_tin
     assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
     assert fast_inference.status(loaded.model)["state"] == "ready"
     assert list(fast_on.glob("onnx/masked-lm-*/model.onnx"))
+    # The cached graph is fused for ONNX Runtime (attention, residual + LayerNorm, bias + GELU)
+    assert fused_operators(fast_on) == {"Attention", "SkipLayerNormalization", "BiasGelu"}
     for sentence, ref in zip(SENTENCES, before):
         assert_same_fill(fill_mask(sentence, loaded, top_k=5), ref)
     # A second load of the same model finds the export on disk: no new export.
@@ -64,6 +76,8 @@ def test_classification_gives_the_same_probabilities(fast_on, make_tiny_model):
     reference = predict_probs(REVIEWS, None, loaded)
     pairs = predict_probs(REVIEWS, REVIEWS[::-1], loaded)
     assert fast_inference.wait(loaded, "classification", timeout=300) is not None
+    # fused, the [CLS]-only last layer included (one query row: MultiHeadAttention)
+    assert fused_operators(fast_on) >= {"Attention", "MultiHeadAttention", "SkipLayerNormalization"}
     assert np.abs(predict_probs(REVIEWS, None, loaded) - reference).max() < 1e-4
     assert np.abs(predict_probs(REVIEWS, REVIEWS[::-1], loaded) - pairs).max() < 1e-4
     assert np.abs(predict_probs(REVIEWS, None, loaded, runner=None) - reference).max() == 0  # PyTorch on request
@@ -302,3 +316,25 @@ def test_a_new_export_prunes_older_ones_and_a_model_already_answering_keeps_answ
     assert not isinstance(again.model, fast_inference.ExportedModel)
     monkeypatch.setenv(fast_inference.ENV, "0")  # answer from PyTorch without exporting it again here
     assert_same_fill(fill_mask("the cat [MASK] on the mat .", again, top_k=3), before)
+
+
+def test_a_graph_that_cannot_be_fused_is_kept_as_exported(make_tiny_model, tmp_path, monkeypatch, capsys):
+    """Fusion is an optimisation: if onnxscript's rewriter fails, the plain graph is what the cache gets."""
+    import onnxscript.rewriter.ort_fusions as ort_fusions
+
+    from bertlab.inference import onnx_export
+
+    def broken(model):
+        raise RuntimeError("pattern mismatch")
+
+    monkeypatch.setattr(ort_fusions, "optimize_for_ort", broken)
+    loaded = load_model(str(make_tiny_model("classification")), head="classification", task="classify")
+    path = onnx_export.export(loaded.model, "classification", tmp_path / "onnx" / "x" / "model.onnx", fuse=True)
+    assert "graph not fused for ONNX Runtime (RuntimeError: pattern mismatch)" in capsys.readouterr().err
+    assert path.exists() and not fused_operators(tmp_path)
+    runner = fast_inference.OrtRunner(path, threads=1)
+    enc = loaded.tokenizer(REVIEWS, padding=True, return_tensors="np")
+    torch_probs = predict_probs(REVIEWS, None, loaded, runner=None)
+    logits = runner.classify(enc)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    assert np.abs(probs / probs.sum(-1, keepdims=True) - torch_probs).max() < 1e-4
