@@ -196,14 +196,16 @@ def _version(package: str) -> str:
 
 
 def cache_key(source, head: str) -> str:
-    """Changes whenever the model's files, the head, the graph format or the runtimes change.
+    """Changes whenever the model's files, the head, the graph format, the runtimes or the rewriter change.
     Versions are read from the installed packages' metadata: computing the key imports neither."""
     from .onnx_export import FORMAT
 
     ident = {"format": FORMAT.get(head, 0), "head": head, "name": source.name, "kind": source.kind, "path": source.path,
              "overlay": source.overlay, "files": _files(source.path),
              "overlay_files": _files(source.overlay) if source.overlay else [],
-             "torch": _version("torch"), "onnxruntime": _version("onnxruntime")}
+             "torch": _version("torch"), "onnxruntime": _version("onnxruntime"),
+             # the fusion rewriter (onnx_export.fuse_for_ort): a new release may fuse differently
+             "onnxscript": _version("onnxscript"), "onnx_ir": _version("onnx_ir")}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 
 
