@@ -119,12 +119,12 @@ def export(model, head: str, path: str | Path, fuse: bool = False) -> Path:
                                     output_names=list(names_out), dynamo=True, optimize=True, verbose=False)
     program.save(str(tmp))
     if fuse:
-        fuse_for_ort(tmp, int(getattr(model.config, "vocab_size", 2)))
+        fuse_for_ort(tmp, model.config)
     os.replace(tmp, path)
     return path
 
 
-def fuse_for_ort(path: str | Path, vocab_size: int) -> dict[str, int]:
+def fuse_for_ort(path: str | Path, config=None) -> dict[str, int]:
     """Rewrite the graph at `path` in place with ONNX Runtime's fused operators (onnxscript's
     ort_fusions: each layer's attention as one Attention op with a packed QKV projection,
     residual + LayerNorm as SkipLayerNormalization, bias + GELU as BiasGelu). Measured on the
@@ -136,17 +136,18 @@ def fuse_for_ort(path: str | Path, vocab_size: int) -> dict[str, int]:
     The fused file replaces the plain one only if ONNX Runtime opens it and it gives the plain
     graph's outputs on a padded probe batch (within FUSED_TOLERANCE): a cached file is reused on
     every later start, so a bad fusion must never get there. Otherwise the plain graph stays, as
-    exported, and stderr says why. Returns how many of each fusion applied ({} when none)."""
-    import onnx_ir as ir
-    from onnxscript.rewriter.ort_fusions import optimize_for_ort
-
+    exported, and stderr says why. `config`: the model's (the probe's ids, length and token types
+    stay within it). Returns how many of each fusion applied ({} when none)."""
     path = Path(path)
     fused = path.with_name(f"{path.stem}.{os.getpid()}.fused.tmp")
     try:
+        import onnx_ir as ir  # here: without the rewriter the plain graph serves as before
+        from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
         graph, counts = optimize_for_ort(ir.load(str(path)))
         ir.save(graph, str(fused))
-        gap = _largest_gap(path, fused, vocab_size)
-        if not gap <= FUSED_TOLERANCE:
+        gap = _largest_gap(path, fused, config)
+        if not gap <= FUSED_TOLERANCE:  # NaN fails too
             raise ValueError(f"its outputs differ from the plain graph's by {gap:.2e}")
         os.replace(fused, path)
     except Exception as exc:  # the plain graph still answers; say why it is not fused
@@ -163,14 +164,18 @@ def fuse_for_ort(path: str | Path, vocab_size: int) -> dict[str, int]:
 FUSED_TOLERANCE = 1e-4  # largest allowed output difference, fused graph against plain, on the probe
 
 
-def _largest_gap(plain: Path, fused: Path, vocab_size: int) -> float:
-    """Largest absolute difference between the two graphs' outputs on a probe: for a classifier a
-    padded batch of two sentence pairs, for the masked-LM head one sentence with two masks."""
+def _largest_gap(plain: Path, fused: Path, config=None) -> float:
+    """Largest absolute difference between the two graphs' outputs on a probe (NaN if any output
+    is not finite or the outputs differ in number or shape): for a classifier a padded batch of
+    two sentence pairs, for the masked-LM head one sentence with two masks."""
     import numpy as np
     import onnxruntime as ort
 
+    vocab = int(getattr(config, "vocab_size", 0) or 2)
+    length = max(4, min(24, int(getattr(config, "max_position_embeddings", 0) or 24)))
+    pairs = int(getattr(config, "type_vocab_size", 0) or 1) > 1
     rng = np.random.default_rng(0)
-    ids = rng.integers(1, max(2, vocab_size), size=(2, 24), dtype=np.int64)
+    ids = rng.integers(1, max(2, vocab), size=(2, length), dtype=np.int64)
     names = {}
     for which, file in (("plain", plain), ("fused", fused)):
         options = ort.SessionOptions()
@@ -178,15 +183,20 @@ def _largest_gap(plain: Path, fused: Path, vocab_size: int) -> float:
         session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
         inputs = {i.name for i in session.get_inputs()}
         if "positions" in inputs:
-            feed = {"input_ids": ids[:1], "positions": np.asarray([3, 17], dtype=np.int64)}
+            feed = {"input_ids": ids[:1], "positions": np.asarray([1, length - 2], dtype=np.int64)}
         else:
             mask = np.ones_like(ids)
-            mask[1, 15:] = 0  # the second row padded
+            mask[1, length * 2 // 3:] = 0  # the second row padded
             types = np.zeros_like(ids)
-            types[:, 10:] = 1  # a pair: the second segment
+            if pairs:
+                types[:, length // 2:] = 1  # a pair: the second segment
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         names[which] = session.run(None, {k: v for k, v in feed.items() if k in inputs})
-    return max(float(np.abs(a - b).max()) for a, b in zip(names["plain"], names["fused"]))
+    plain_out, fused_out = names["plain"], names["fused"]
+    if len(plain_out) != len(fused_out) or any(a.shape != b.shape for a, b in zip(plain_out, fused_out)):
+        return float("nan")
+    gaps = [float(np.abs(a - b).max()) for a, b in zip(plain_out, fused_out)]
+    return float("nan") if not all(np.isfinite(gaps)) else max(gaps)
 
 
 def quantize_int8(src: str | Path, dst: str | Path) -> Path:
