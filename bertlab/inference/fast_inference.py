@@ -4,7 +4,8 @@ fill-mask and classification ask `prepare(loaded, head)` for a runner on every c
 call for a model starts a background thread and returns None, so PyTorch answers at once; the
 thread finds the model's export in the cache (or has `python -m bertlab.inference.onnx_export` write it, in
 its own niced process, fused for ONNX Runtime: onnx_export.fuse_for_ort), opens an ONNX Runtime
-session, checks on a probe input that it gives PyTorch's answers (probabilities within 1e-4, same top-5) and only then makes it available.
+session, checks on a probe input that it gives PyTorch's answers (probabilities within 1e-4, same
+top-5) and only then makes it available.
 Later calls get the runner. Anything that goes wrong (no onnxruntime, an architecture without a
 graph, a failed export, a mismatch) is logged once and leaves the model on PyTorch. A one-shot CLI
 call starts the export too: the export process outlives the call and the next call finds the file;
