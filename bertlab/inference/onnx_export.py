@@ -176,7 +176,7 @@ def _largest_gap(plain: Path, fused: Path, config=None) -> float:
     pairs = int(getattr(config, "type_vocab_size", 0) or 1) > 1
     rng = np.random.default_rng(0)
     ids = rng.integers(1, max(2, vocab), size=(2, length), dtype=np.int64)
-    names = {}
+    outputs = {}
     for which, file in (("plain", plain), ("fused", fused)):
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -191,8 +191,8 @@ def _largest_gap(plain: Path, fused: Path, config=None) -> float:
             if pairs:
                 types[:, length // 2:] = 1  # a pair: the second segment
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        names[which] = session.run(None, {k: v for k, v in feed.items() if k in inputs})
-    plain_out, fused_out = names["plain"], names["fused"]
+        outputs[which] = session.run(None, {k: v for k, v in feed.items() if k in inputs})
+    plain_out, fused_out = outputs["plain"], outputs["fused"]
     if len(plain_out) != len(fused_out) or any(a.shape != b.shape for a, b in zip(plain_out, fused_out)):
         return float("nan")
     gaps = [float(np.abs(a - b).max()) for a, b in zip(plain_out, fused_out)]
