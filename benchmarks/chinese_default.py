@@ -5,7 +5,7 @@
     python benchmarks/chinese_default.py --only chnsenticorp-2000 chnsenticorp-full tnews
     python benchmarks/chinese_default.py --json
 
-Parts (data from ../shared/data; skipped when it is absent):
+Parts (data from ../shared/data or $BERTLAB_DATA; skipped when it is absent):
   cloze              benchmarks/cloze_zh.py's 64 hand-written sentences: top-1 / top-5
   tfidf              character 1-3-gram TF-IDF + logistic regression (scikit-learn), on ChnSentiCorp
                      (2,000 rows and all 9,600) and TNEWS: the n-gram baseline a BERT must beat
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -36,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-DATA = ROOT.parent / "shared" / "data"
+# BERTLAB_DATA: another data folder of the same layout (a GPU machine has no ../shared/data).
+DATA = Path(os.environ.get("BERTLAB_DATA", ROOT.parent / "shared" / "data"))
 
 PARTS = ["cloze", "tfidf", "chnsenticorp-2000", "chnsenticorp-full", "tnews", "reviews"]
 # Fine-tuning settings (TrainConfig fields). The full set: as the shipped default-sentiment-chinese
