@@ -29,7 +29,8 @@ T = tokens the model computed in the window (padding included: the work the hard
 (forward + backward's two matmuls per weight). Attention's T^2 term is left out (~5% at 128
 tokens for this model). The peak is a 1024x1024 fp32 matmul, best of several, measured inside
 every contender's process after the race. With a GPU, everyone trains there as the engine does
-(bf16 where supported) and the reference is an 8192^2 bf16 matmul on it (not yet run on a GPU).
+(bf16 where supported) and the reference is an 8192^2 bf16 matmul on it (run on an H200 on
+2026-11-30: benchmarks/RESULTS.md; examples/gpu_session/ says how).
 
 SST-2 is not part of bertlab: without ../shared/data/sst2 the benchmark says so and exits 0.
 """
@@ -121,7 +122,7 @@ def accuracy(model, tokenizer, rows: list[tuple[str, int]], id_to_int) -> float:
         for start in range(0, len(order), 64):
             chunk = [rows[i] for i in order[start:start + 64]]
             enc = tokenizer([t for t, _ in chunk], truncation=True, max_length=MAX_LENGTH, padding=True,
-                            return_tensors="pt")
+                            return_tensors="pt").to(model.device)  # Trainer leaves its model on the GPU
             predicted = model(**enc).logits.argmax(-1).tolist()
             correct += sum(id_to_int(p) == label for p, (_, label) in zip(predicted, chunk))
     return correct / max(len(rows), 1)

