@@ -13,10 +13,12 @@ from bertlab.modeling.overlay import QUANTIZE_MIN_ELEMENTS, encode_changes  # no
 
 final, prefix = Path(sys.argv[1]), sys.argv[2]
 skip = sys.argv[4:] if len(sys.argv) > 3 and sys.argv[3] == "--skip" else []
-state = {k: v for k, v in load_file(final / "model.safetensors").items() if not any(s in k for s in skip)}
+loaded = {k: v for k, v in load_file(final / "model.safetensors").items() if not any(s in k for s in skip)}
+state = {k: v for k, v in loaded.items() if v.is_floating_point()}
 large = frozenset(k for k, v in state.items()
                   if v.dim() == 2 and v.numel() >= QUANTIZE_MIN_ELEMENTS and "word_embeddings" in k)
 stored = encode_changes(state, {}, large)
+stored.update({k: v.contiguous() for k, v in loaded.items() if not v.is_floating_point()})  # ids travel as they are
 parts, current, size = [], {}, 0
 for key in sorted(stored):
     nbytes = stored[key].numel() * stored[key].element_size()

@@ -12,7 +12,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 CORPUS=${1:?usage: examples/gpu_session/prepare.sh CHINESE_CORPUS.txt}
 DATA=${BERTLAB_DATA:-$ROOT/../shared/data}
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+EXCLUDE=$(git rev-parse --git-path info/exclude)  # also right in a git worktree
+mkdir -p "$(dirname "$EXCLUDE")"
+grep -qx '/.gpu/' "$EXCLUDE" 2>/dev/null || echo '/.gpu/' >> "$EXCLUDE"
 rm -rf .gpu && mkdir -p .gpu/wheel .gpu/data/sst2 .gpu/data/chnsenticorp .gpu/data/clue_zh
 python - <<'PY'
 import shutil

@@ -5,12 +5,14 @@ that examples/export_default.py can ship them like any CPU run.
         # RUN_DIR = the masked-LM run (records' runs/zh-gpu + final/model.safetensors from zh_mlm.*)
     python examples/export_default.py --run RUN_DIR --name default-chinese --head masked-lm ...
     python examples/gpu_session/unpack.py sentiment FILES_DIR RUN_DIR
-        # the 9,600-row ChnSentiCorp run; its word embeddings (frozen while fine-tuning) are taken from
-        # default-chinese as shipped now, so export default-chinese first: the classifier's overlay
-        # then stores no embedding matrix
+        # the 9,600-row ChnSentiCorp run. Its word-embedding matrix (frozen while fine-tuning, so it
+        # did not travel) is taken from default-chinese as installed here, which must be this
+        # session's masked-LM: export that first (checked against FILES_DIR's zh_mlm parts). The
+        # classifier's overlay then stores no word-embedding matrix.
     python examples/export_default.py --run RUN_DIR --name default-sentiment-chinese --head classification ...
 
-FILES_DIR holds records.tar.gz and the *.safetensors parts (the device tool's files_at folder).
+FILES_DIR holds records.tar.gz (or, for `mlm` from a call cut short, records-mlm.tar.gz) and the
+*.safetensors parts (the device tool's files_at folder).
 """
 
 import argparse
@@ -27,6 +29,19 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 from bertlab.modeling.overlay import decode_changes  # noqa: E402
 
 RECORDS = {"mlm": ("runs/zh-gpu", "zh_mlm"), "sentiment": ("zhft/run-chnsenticorp-full", "zh_sent")}
+WORDS = "bert.embeddings.word_embeddings.weight"
+
+
+def decode_parts(files: Path, prefix: str) -> dict:
+    """fp32 state dict from pack.py's files (fp16 tensors, int8 rows with their scales)."""
+    stored = {}
+    for part in sorted(files.glob(f"{prefix}.*.safetensors")):
+        stored.update(load_file(part))
+    if not stored:
+        raise SystemExit(f"no {prefix}.*.safetensors in {files}")
+    integers = {k: v for k, v in stored.items() if not v.is_floating_point() and "#" not in k}
+    state = decode_changes({k: v for k, v in stored.items() if k not in integers}, {})
+    return {**{k: v.float().contiguous() for k, v in state.items()}, **integers}
 
 
 def main() -> int:
@@ -36,28 +51,27 @@ def main() -> int:
     parser.add_argument("run", type=Path)
     args = parser.parse_args()
     record_dir, prefix = RECORDS[args.which]
-    parts = sorted(args.files.glob(f"{prefix}.*.safetensors"))
-    if not parts:
-        parser.error(f"no {prefix}.*.safetensors in {args.files}")
-    stored = {}
-    for part in parts:
-        stored.update(load_file(part))
-    # fp16 tensors and int8 rows with their scales -> fp32 (decode_changes against no base)
-    state = {k: v.float().contiguous() for k, v in decode_changes(stored, {}).items()}
+    state = decode_parts(args.files, prefix)
     if args.which == "sentiment":
         from bertlab.modeling.registry import load_model
 
-        shipped = load_model("default-chinese", head="masked-lm").model.state_dict()
-        name = "bert.embeddings.word_embeddings.weight"
-        state[name] = shipped[name].detach().float().contiguous().clone()
+        installed = load_model("default-chinese", head="masked-lm").model.state_dict()[WORDS].detach().float()
+        sent = decode_parts(args.files, "zh_mlm")[WORDS]
+        if installed.shape != sent.shape or (installed - sent).abs().max() > 1e-5:
+            raise SystemExit("default-chinese installed here is not this session's masked-LM: unpack `mlm` and "
+                             "export it as default-chinese first (see this script's docstring)")
+        state[WORDS] = installed.contiguous().clone()
+    records = args.files / "records.tar.gz"
+    if not records.exists() and args.which == "mlm":
+        records = args.files / "records-mlm.tar.gz"
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(args.files / "records.tar.gz") as archive:
+        with tarfile.open(records) as archive:
             archive.extractall(tmp, filter="data")
         if args.run.exists():
             shutil.rmtree(args.run)
         shutil.copytree(Path(tmp) / record_dir, args.run)
     save_file(state, str(args.run / "final" / "model.safetensors"), metadata={"format": "pt"})
-    print(f"{args.run}: {len(state)} tensors from {len(parts)} files")
+    print(f"{args.run}: {len(state)} tensors")
     return 0
 
 
