@@ -2,7 +2,8 @@
 90 MB fp32 weights do not fit the 64 MiB transfer). The encoder body travels in fp16 (22 MB); the
 English word-embedding matrix does not travel: it is random here (only the speed benchmark and the
 Chinese model, which brings its own embeddings, use this stand-in)."""
-import shutil, sys
+import shutil
+import sys
 from pathlib import Path
 
 import torch
