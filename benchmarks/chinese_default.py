@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,8 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-# BERTLAB_DATA: another data folder of the same layout (a GPU machine has no ../shared/data).
-DATA = Path(os.environ.get("BERTLAB_DATA", ROOT.parent / "shared" / "data"))
+from benchmarks import shared_data  # noqa: E402
+
+DATA = shared_data()
 
 PARTS = ["cloze", "tfidf", "chnsenticorp-2000", "chnsenticorp-full", "tnews", "reviews"]
 # Fine-tuning settings (TrainConfig fields). The full set: as the shipped default-sentiment-chinese

@@ -31,7 +31,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 
 def sentences(n: int) -> tuple[list[str], str]:
-    path = ROOT.parent / "shared" / "data" / "sst2" / "train.tsv"
+    from benchmarks import shared_data
+
+    path = shared_data() / "sst2" / "train.tsv"
     if path.exists():
         rows = [line.split("\t")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()[1:n + 1]]
         return rows, f"SST-2 train, first {len(rows)} sentences"

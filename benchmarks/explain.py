@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # no shadowing of stdlib names
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "sst2" / "dev.tsv"
+from benchmarks import shared_data  # noqa: E402
+
+DATA = shared_data() / "sst2" / "dev.tsv"
 TWENTY_WORDS = ("the film is long and a little slow in the middle but the acting is warm and the ending "
                 "left me smiling")
 

@@ -53,7 +53,9 @@ BUILT_IN = [
 
 def sst2_sentences(limit: int) -> list[str]:
     """Dev sentences with their middle word masked (deterministic), if the data is at hand."""
-    path = ROOT.parent / "shared" / "data" / "sst2" / "dev.tsv"
+    from benchmarks import shared_data
+
+    path = shared_data() / "sst2" / "dev.tsv"
     if limit <= 0 or not path.exists():
         return []
     out = []

@@ -32,7 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+from benchmarks import shared_data  # noqa: E402
+
+DATA = shared_data()
 
 # name: (train, validation, settings). Settings are TrainConfig fields; `finetune.` ones nested.
 TASKS = {

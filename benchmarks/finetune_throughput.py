@@ -52,7 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 # Run as a script this folder is first on sys.path, and its tokenize.py would shadow the stdlib's.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-DATA = Path(os.environ.get("BERTLAB_DATA", ROOT.parent / "shared" / "data"))
+sys.path.insert(0, str(ROOT))
+from benchmarks import shared_data  # noqa: E402
+
+DATA = shared_data()
 CONTENDERS = ("bertlab", "trainer-dyn", "trainer-128", "trainer-group")
 MAX_LENGTH = 128
 SEED = 42

@@ -63,8 +63,8 @@ def race(contestants: dict[str, tuple], rounds: int = 3) -> dict[str, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("BERTLAB_DATA", str(ROOT.parent / "shared" / "data")),
-                        help="folder holding peoples_daily_199801/ (default: ../shared/data)")
+    parser.add_argument("--data", default=None,
+                        help="folder holding peoples_daily_199801/ (default: $BERTLAB_DATA or ../shared/data)")
     parser.add_argument("--lines", type=int, default=4000, help="corpus lines to use (default %(default)s)")
     parser.add_argument("--slow-lines", type=int, default=1000,
                         help="lines for the slow Python tokenizer (default %(default)s)")
@@ -75,7 +75,9 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one thread for everyone: a fair race
 
-    data = Path(args.data)
+    from benchmarks import shared_data
+
+    data = Path(args.data) if args.data else shared_data()
     if not (data / CORPUS).exists():
         print(f"skipped: {data / CORPUS} not found (People's Daily is not part of bertlab)")
         return 0
