@@ -58,12 +58,14 @@ def main() -> int:
 
     from bertlab.inference import fast_inference
     from bertlab.inference.classify import classify_file, default_batch_rows
-    from bertlab.modeling.registry import load_model
+    from bertlab.modeling.registry import inference_device, load_model
 
     hf_logging.disable_progress_bar()
     texts, source = sentences(args.rows)
-    loaded = load_model(args.model, head="classification", task="classify")
-    pipe = pipeline("text-classification", model=loaded.model, tokenizer=loaded.tokenizer, device=-1)
+    # $BERTLAB_DEVICE, else a GPU when there is one: where the page would answer (there the fast path,
+    # ONNX Runtime on the CPU, steps aside and "bertlab" is PyTorch on the GPU, as the pipeline is).
+    loaded = load_model(args.model, head="classification", task="classify", device=inference_device())
+    pipe = pipeline("text-classification", model=loaded.model, tokenizer=loaded.tokenizer, device=loaded.model.device)
     start = time.perf_counter()
     fast_ready = fast_inference.wait(loaded, "classification") is not None
     print(f"fast path: {fast_inference.status(loaded.model)['state']} after {time.perf_counter() - start:.1f} s "
@@ -133,7 +135,7 @@ def main() -> int:
     print(f"useful GFLOP/s vs fp32 matmul {peak / 1e9:.0f}: "
           + ", ".join(f"{k} {v / 1e9:.0f} ({v / peak:.0%})" for k, v in useful.items()))
     if args.json:
-        print(json.dumps({"model": loaded.source.name, "rows": len(texts), "source": source, "rounds": args.rounds,
+        print(json.dumps({"model": loaded.source.name, "device": str(loaded.model.device), "rows": len(texts), "source": source, "rounds": args.rounds,
                           "fast_path": fast_ready, "lanes": lanes, "rows_per_s": rows_per_s, "same_label_as_pipeline": agree,
                           "ratios": ratios, "torch_threads": torch.get_num_threads(),
                           "real_tokens": real, "tokens_computed": tokens, "useful_flops": useful,

@@ -71,16 +71,17 @@ def sst2_sentences(limit: int) -> list[str]:
 
 def load(name: str | None):
     from bertlab.errors import BadInput
-    from bertlab.modeling.registry import load_model
+    from bertlab.modeling.registry import inference_device, load_model
 
+    device = inference_device()  # $BERTLAB_DEVICE, else a GPU when there is one: where the page would answer
     try:
-        return load_model(name, head="masked-lm"), ""
+        return load_model(name, head="masked-lm", device=device), ""
     except BadInput as exc:
         if (name or "default") != "default":
             raise
         note = (f"note: {exc}\n      measuring the default encoder with a freshly initialised "
                 "masked-LM head instead (nonsense answers, real timings)")
-        return load_model(name, head="masked-lm", allow_new_head=True), note
+        return load_model(name, head="masked-lm", allow_new_head=True, device=device), note
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,7 +101,12 @@ def onnxruntime_full(loaded, folder: str, top_k: int):
     ids = torch.ones((2, 8), dtype=torch.long)
     seq, batch = torch.export.Dim("T", min=2, max=512), torch.export.Dim("B", min=1, max=64)
     path = os.path.join(folder, "full.onnx")
-    program = torch.onnx.export(full_logits_graph(loaded.model).eval(), (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+    model = loaded.model
+    if model.device.type != "cpu":  # ONNX Runtime's CPU provider: exported from a CPU copy
+        import copy
+
+        model = copy.deepcopy(model).cpu()
+    program = torch.onnx.export(full_logits_graph(model).eval(), (ids, torch.ones_like(ids), torch.zeros_like(ids)),
                                 dynamic_shapes=tuple({0: batch, 1: seq} for _ in range(3)),
                                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                                 output_names=["logits"], dynamo=True, optimize=True, verbose=False)
@@ -169,7 +175,7 @@ def main() -> int:
     loaded, note = load(args.model)
     if note:
         print(note)
-    pipe = pipeline("fill-mask", model=loaded.model, tokenizer=loaded.tokenizer, device=-1)
+    pipe = pipeline("fill-mask", model=loaded.model, tokenizer=loaded.tokenizer, device=loaded.model.device)
     mask = loaded.tokenizer.mask_token
     sentences = BUILT_IN + sst2_sentences(args.sst2)
     sentences = [s.replace("[MASK]", mask) for s in sentences]
@@ -243,7 +249,7 @@ def main() -> int:
         ratios["onnxruntime-full/pipeline p50"] = p50["onnxruntime-full"] / p50["pipeline"]
     print("ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()) + "  (target bertlab/pipeline <= 0.35x)")
     if args.json:
-        print(json.dumps({"model": loaded.source.name, "sentences": len(sentences), "rounds": args.rounds,
+        print(json.dumps({"model": loaded.source.name, "device": str(loaded.model.device), "sentences": len(sentences), "rounds": args.rounds,
                           "top_k": args.top_k, "torch_threads": torch.get_num_threads(), "fast_path": fast_ready,
                           "parity": parity, "p50_ms": p50, "p95_ms": p95, "ratios": ratios}))
     return 0

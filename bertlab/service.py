@@ -131,7 +131,8 @@ class Service:
                 keys = keys[-1:]
                 _import_transformers_once()
                 with _MODEL_LOADING:
-                    loaded = registry.load_model(name, head=head, task=task)
+                    loaded = registry.load_model(name, head=head, task=task,
+                                                 device=registry.inference_device())
             with self._lock:
                 self._models[keys[0]] = loaded
                 while len(self._models) > self.max_models:

@@ -28,7 +28,7 @@ def run(args) -> int:
     from ..inference.classify import classify, classify_table
     from ..data.labeled import read_to_classify
     from ..inference.fast_inference import load_for_answers
-    from ..modeling.registry import default_for, load_model, with_language_hint
+    from ..modeling.registry import default_for, inference_device, load_model, with_language_hint
 
     if bool(args.text) == bool(args.input_file):
         raise BadInput('give either a TEXT or --input-file F')
@@ -37,7 +37,7 @@ def run(args) -> int:
     if args.text:
         name = default_for("classify", args.text, args.model)
         # --explain differentiates through the PyTorch model; a plain answer may come from the export.
-        loaded = (load_model(name, head="classification", task="classify") if args.explain
+        loaded = (load_model(name, head="classification", task="classify", device=inference_device()) if args.explain
                   else load_for_answers(name, "classification", "classify"))
         result = with_language_hint(classify(args.text, loaded, pair=args.pair), loaded.tokenizer, args.text,
                                     "classify")

@@ -17,9 +17,9 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..cli import print_json
     from ..inference.classify import evaluate_file
-    from ..modeling.registry import load_model
+    from ..modeling.registry import inference_device, load_model
 
-    loaded = load_model(args.model, head="classification", task="classify")
+    loaded = load_model(args.model, head="classification", task="classify", device=inference_device())
     metrics = evaluate_file(args.data, loaded, args.text_column, args.text_pair_column, args.label_column)
     if args.json:
         print_json(metrics)

@@ -30,6 +30,7 @@ def attention_maps(text: str, loaded, pair: str | None = None, max_tokens: int =
     full = tokenizer(text, pair, truncation=False)["input_ids"]
     enc = tokenizer(text, pair, truncation=True, max_length=max_tokens, return_tensors="pt")
     ids = enc["input_ids"][0].tolist()
+    enc = enc.to(model.device)
     special_ids = set(tokenizer.all_special_ids)
     special = [i in special_ids for i in ids]
     model.eval()
@@ -46,7 +47,7 @@ def attention_maps(text: str, loaded, pair: str | None = None, max_tokens: int =
                 model.set_attn_implementation(previous)
     if not out.attentions or out.attentions[0] is None:
         raise BadInput("this model does not return attention weights")
-    stacked = torch.stack([a[0].float() for a in out.attentions])  # (layers, heads, T, T)
+    stacked = torch.stack([a[0].float().cpu() for a in out.attentions])  # (layers, heads, T, T)
     mask = torch.tensor(special, dtype=torch.float32)
     share = (stacked * mask).sum(-1).mean(-1)  # (layers, heads): mean over rows of attention on specials
     return {"tokens": tokenizer.convert_ids_to_tokens(ids), "special": special,

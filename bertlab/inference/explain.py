@@ -50,6 +50,7 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
     enc = tokenizer(text, pair, truncation=True, max_length=limit, return_tensors="pt", return_offsets_mapping=True)
     offsets = enc.pop("offset_mapping")[0].tolist()
     word_ids, sequence_ids = enc.word_ids(0), enc.sequence_ids(0)
+    enc = enc.to(model.device)
     model.eval()
     with torch.no_grad():
         probs = torch.softmax(model(**enc).logits.float(), -1)[0]
@@ -62,7 +63,7 @@ def explain(text: str, loaded, pair: str | None = None, target: str | None = Non
         raise BadInput(f"label {target!r} is not one of this model's labels ({', '.join(names)})")
 
     input_ids = enc["input_ids"]
-    special = torch.tensor([s is None for s in sequence_ids])
+    special = torch.tensor([s is None for s in sequence_ids], device=input_ids.device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     baseline = torch.where(special, input_ids[0], torch.full_like(input_ids[0], pad_id)).unsqueeze(0)
     extra = {k: v for k, v in enc.items() if k != "input_ids"}

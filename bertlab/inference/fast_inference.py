@@ -44,6 +44,8 @@ import threading
 import weakref
 from pathlib import Path
 
+from ..errors import BadInput
+
 ENV = "BERTLAB_FAST_INFERENCE"
 CACHE_BUDGET_ENV = "BERTLAB_ONNX_CACHE_MB"
 DEFAULT_CACHE_BUDGET_MB = 2048
@@ -58,7 +60,16 @@ _entries: "weakref.WeakKeyDictionary[object, _Entry]" = weakref.WeakKeyDictionar
 
 
 def enabled() -> bool:
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "off", "no")
+    """On unless BERTLAB_FAST_INFERENCE turns it off, and only where answers are computed on the CPU
+    (ONNX Runtime's CPU provider; on a GPU, PyTorch there answers: bertlab.modeling.registry.inference_device)."""
+    if os.environ.get(ENV, "1").strip().lower() in ("0", "false", "off", "no"):
+        return False
+    from ..modeling.registry import inference_device
+
+    try:
+        return inference_device() == "cpu"
+    except BadInput:
+        return False  # the model's load reports the bad device
 
 
 def _log_once(message: str) -> None:
@@ -475,7 +486,8 @@ def load_for_answers(name: str | None, head: str, task: str):
     from ..modeling import registry
 
     source = registry.resolve(name, task)
-    return load_checked(source, head) or registry.load_model(name, head=head, task=task)
+    return load_checked(source, head) or registry.load_model(name, head=head, task=task,
+                                                             device=registry.inference_device())
 
 
 def _build(loaded, head: str, entry: _Entry) -> None:

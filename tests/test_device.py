@@ -1,0 +1,88 @@
+"""Where answers are computed (bertlab.modeling.registry.inference_device, $BERTLAB_DEVICE): the CPU by
+default on a machine without a GPU, without importing torch for the check; a device that cannot be
+used is refused with a message naming the variable, by the CLI as by the library; ONNX Runtime's CPU
+fast path steps aside when answers run on a GPU. CI has no GPU: the GPU itself is exercised by
+examples/gpu_session/ on a lent machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bertlab.cli import main
+from bertlab.errors import BadInput
+from bertlab.inference import fast_inference
+from bertlab.inference.classify import classify, predict_probs
+from bertlab.modeling import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+HAS_GPU_NODE = Path("/dev/nvidia0").exists() or Path("/dev/dxg").exists()
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(HAS_GPU_NODE, reason="this machine has an NVIDIA device node")
+def test_default_is_the_cpu_without_importing_torch(monkeypatch):
+    code = ("import sys; from bertlab.modeling.registry import inference_device; "
+            "print(inference_device(), 'torch' in sys.modules)")
+    env = {k: v for k, v in __import__("os").environ.items() if k != registry.DEVICE_ENV}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["cpu", "False"]
+
+
+@pytest.mark.parametrize("value", ["cpu", "CPU ", "auto", ""])
+def test_cpu_choices(monkeypatch, value):
+    monkeypatch.setenv(registry.DEVICE_ENV, value)
+    if value.strip().lower() in ("auto", "") and HAS_GPU_NODE and _cuda_available():
+        pytest.skip("auto picks this machine's GPU")
+    assert registry.inference_device() == "cpu"
+
+
+def test_bad_device_names_the_variable(monkeypatch):
+    monkeypatch.setenv(registry.DEVICE_ENV, "gpu0")
+    with pytest.raises(BadInput, match=r"BERTLAB_DEVICE='gpu0' is not a device"):
+        registry.inference_device()
+
+
+def test_missing_gpu_is_refused_by_library_and_cli(monkeypatch, capsys):
+    if _cuda_available():
+        pytest.skip("this machine has a CUDA GPU")
+    monkeypatch.setenv(registry.DEVICE_ENV, "cuda")
+    with pytest.raises(BadInput, match=r"BERTLAB_DEVICE=cuda: this torch .* sees no cuda device; unset"):
+        registry.inference_device()
+    # The CLI: a clear one-line error and a non-zero exit, not a traceback or a silent CPU answer.
+    code = main(["fill-mask", "The capital of France is [MASK].", "--json"])
+    err = capsys.readouterr().err
+    assert code != 0 and "BERTLAB_DEVICE=cuda" in err and "Traceback" not in err
+    # ... and the fast path does not answer in its place.
+    assert fast_inference.enabled() is False
+
+
+def test_fast_path_steps_aside_on_a_gpu(monkeypatch):
+    monkeypatch.setenv(fast_inference.ENV, "1")
+    monkeypatch.setattr(registry, "inference_device", lambda: "cuda")
+    assert fast_inference.enabled() is False
+    monkeypatch.setattr(registry, "inference_device", lambda: "cpu")
+    assert fast_inference.enabled() is True
+
+
+def test_explicit_cpu_answers_as_the_default(monkeypatch, make_tiny_model):
+    folder = make_tiny_model("classification")
+    texts = ["a good fun movie", "bad awful boring plot"]
+    default = predict_probs(texts, None, registry.load_model(str(folder), head="classification", task="classify"),
+                            runner=None)
+    monkeypatch.setenv(registry.DEVICE_ENV, "cpu")
+    loaded = registry.load_model(str(folder), head="classification", task="classify",
+                                 device=registry.inference_device())
+    assert loaded.model.device.type == "cpu"
+    assert (predict_probs(texts, None, loaded, runner=None) == default).all()
+    assert json.loads(json.dumps(classify(texts[0], loaded)))["label"]
