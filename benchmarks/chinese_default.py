@@ -4,6 +4,7 @@
     python benchmarks/chinese_default.py --only cloze --snapshots DIR  # + every step-N.safetensors in DIR
     python benchmarks/chinese_default.py --only chnsenticorp-2000 chnsenticorp-full tnews
     python benchmarks/chinese_default.py --json
+    python benchmarks/chinese_default.py --only chnsenticorp-2000 --select --set epochs=5  # choose settings
 
 Parts (data from ../shared/data or $BERTLAB_DATA; skipped when it is absent):
   cloze              benchmarks/cloze_zh.py's 64 hand-written sentences: top-1 / top-5
@@ -17,8 +18,10 @@ Parts (data from ../shared/data or $BERTLAB_DATA; skipped when it is absent):
   reviews            benchmarks/reviews_zh.py's 64 hand-written one-line reviews (eight domains): the
                      shipped default-sentiment-chinese, and the chnsenticorp-full run when one ran
 
-Fine-tuning goes through `bertlab.training.engine.train`, as the CLI and the page call it. Dev sets are
-only evaluated on (once, at the end), never trained on or used to pick a checkpoint. From
+`--select` scores the ChnSentiCorp parts on held-back train rows 8,600-9,600 instead of dev, so that
+settings are chosen without dev. Fine-tuning goes through `bertlab.training.engine.train`, as the CLI
+and the page call it. Dev sets are only evaluated on (at each epoch's end; the last is reported),
+never trained on or used to pick a checkpoint. From
 default-chinese the word embeddings stay fixed and every encoder layer trains
 (`--trainable-layers 6`, so the shipped classifier is a small overlay); from random init
 everything trains (frozen random embeddings would be no fair baseline).
@@ -67,10 +70,18 @@ def read_tsv(path: Path, text_field: int, label_field: int, header: bool) -> tup
 SENTIMENT_LABELS = {"0": "negative", "1": "positive"}
 
 
-def chnsenticorp(n: int | None = None):
+SELECTION_ROWS = 8_600  # --select: train rows from here on are the held-back validation rows
+
+
+def chnsenticorp(n: int | None = None, select: bool = False):
+    """(train, dev) as (texts, labels). select: score on train rows 8,600-9,600 instead of dev, training
+    on at most the first 8,600: for choosing settings without looking at dev."""
     train = read_tsv(DATA / "chnsenticorp" / "train.tsv", 1, 0, header=True)
     dev = read_tsv(DATA / "chnsenticorp" / "dev.tsv", 2, 1, header=True)
     name = lambda labels: [SENTIMENT_LABELS.get(label, label) for label in labels]
+    if select:
+        dev = (train[0][SELECTION_ROWS:], train[1][SELECTION_ROWS:])
+        n = min(n or SELECTION_ROWS, SELECTION_ROWS)
     train = (train[0][:n], name(train[1][:n])) if n else (train[0], name(train[1]))
     return train, (dev[0], name(dev[1]))
 
@@ -191,6 +202,9 @@ def main() -> int:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override a fine-tuning setting for every part run, e.g. epochs=2 max_length=256 "
                              "(a TrainConfig field or max_length)")
+    parser.add_argument("--select", action="store_true",
+                        help="ChnSentiCorp parts score on held-back train rows 8,600-9,600, not dev (training on at "
+                             "most the first 8,600): choose settings with this, then run once on dev")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     parts = args.only or PARTS
@@ -214,7 +228,7 @@ def main() -> int:
         for part in ("chnsenticorp-full", "chnsenticorp-2000"):
             if part not in parts:
                 continue
-            train, dev = chnsenticorp(2000 if part.endswith("2000") else None)
+            train, dev = chnsenticorp(2000 if part.endswith("2000") else None, select=args.select)
             if args.start in ("both", "default-chinese"):
                 rows.append(finetune("default-chinese", train, dev, SETTINGS[part], work, part))
                 print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
