@@ -19,6 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # No background ONNX exports from tests that do not ask for them (tests/test_fast_inference.py
 # turns the fast path on): each costs a process and ~15 s of a CI core.
 os.environ.setdefault("BERTLAB_FAST_INFERENCE", "0")
+# Answers on the CPU, as CI computes them, even on a machine with a GPU (tests/test_device.py tries others).
+os.environ.setdefault("BERTLAB_DEVICE", "cpu")
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (

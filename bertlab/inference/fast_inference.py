@@ -72,6 +72,13 @@ def enabled() -> bool:
         return False  # the model's load reports the bad device
 
 
+def _on_cpu(model) -> bool:
+    """A model a library caller put on a GPU (load_model(device=...)) is answered by PyTorch there,
+    whatever BERTLAB_DEVICE says: the export and its parity check run on CPU models only."""
+    device = getattr(model, "device", None)
+    return device is None or getattr(device, "type", "cpu") == "cpu"
+
+
 def _log_once(message: str) -> None:
     with _lock:
         if message in _logged:
@@ -531,7 +538,7 @@ def _build(loaded, head: str, entry: _Entry) -> None:
 
 def prepare(loaded, head: str, start: bool = True) -> OrtRunner | None:
     """The model's runner when ready; else None (and, with `start`, its build begins in the background)."""
-    if not enabled() or loaded is None:
+    if not enabled() or loaded is None or not _on_cpu(loaded.model):
         return None
     model = loaded.model
     with _lock:
@@ -563,7 +570,7 @@ def _touch_in_use(entry: _Entry, runner: OrtRunner) -> None:
 
 def ready(model) -> OrtRunner | None:
     """The runner of an already prepared model object, else None; never starts anything."""
-    if not enabled():
+    if not enabled() or not _on_cpu(model):
         return None
     with _lock:
         entry = _entries.get(model)

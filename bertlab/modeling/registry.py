@@ -322,12 +322,11 @@ def inference_device() -> str:
     $BERTLAB_DEVICE (cpu, cuda, cuda:N, mps), or by default ("auto") the first CUDA GPU that torch
     sees, else the CPU. Training does not read it: accelerate places training runs.
 
-    On a machine without an NVIDIA device node, "auto" is the CPU without importing torch (a page
-    answering from a checked ONNX export never imports it); a BadInput names a device that cannot
-    be used."""
+    On a Linux machine without NVIDIA device nodes, "auto" is the CPU without importing torch (a page
+    answering from a checked ONNX export never imports it; elsewhere, e.g. WSL or macOS, "auto" asks
+    torch); a BadInput names a device that cannot be used."""
     wanted = (os.environ.get(DEVICE_ENV) or "auto").strip().lower()
-    if wanted == "cpu" or (wanted == "auto" and not Path("/dev/nvidia0").exists()
-                           and not Path("/dev/dxg").exists()):  # /dev/dxg: CUDA under WSL
+    if wanted == "cpu" or (wanted == "auto" and not _may_have_cuda()):
         return "cpu"
     import torch
 
@@ -336,16 +335,31 @@ def inference_device() -> str:
     try:
         device = torch.device(wanted)
     except RuntimeError:
-        raise BadInput(f"{DEVICE_ENV}={wanted!r} is not a device: use cpu, cuda, cuda:N, mps or auto") from None
-    usable = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
-              "mps": lambda: torch.backends.mps.is_available()}.get(device.type, lambda: True)
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise BadInput(f"{DEVICE_ENV}={wanted!r} is not a device bertlab answers on: use cpu, cuda, cuda:N, "
+                       f"mps or auto")
+    if device.type == "cpu":
+        return "cpu"
+    usable = {"cuda": torch.cuda.is_available, "mps": lambda: torch.backends.mps.is_available()}[device.type]
     if not usable():
         raise BadInput(f"{DEVICE_ENV}={wanted}: this torch ({torch.__version__}) sees no {device.type} device; "
                        f"unset {DEVICE_ENV} to answer on the CPU")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise BadInput(f"{DEVICE_ENV}={wanted}: there are {torch.cuda.device_count()} CUDA device(s), "
                        f"numbered from 0")
-    return wanted
+    return str(device)
+
+
+def _may_have_cuda() -> bool:
+    """False only where CUDA surely is absent: Linux without NVIDIA device nodes (a container given
+    one GPU may see only /dev/nvidia3, hence the glob, and always /dev/nvidiactl)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return True  # macOS (mps is not auto-picked: torch says no CUDA) and Windows: ask torch
+    dev = Path("/dev")
+    return (dev / "nvidiactl").exists() or (dev / "dxg").exists() or any(dev.glob("nvidia[0-9]*"))
 
 
 def load_model(name: str | None, head: str = "masked-lm", task: str = "fill-mask",

@@ -6,7 +6,7 @@
 #            config and tokenizer files: that machine has no such package and no network
 #   data.tar.xz  SST-2 (first 8,000 train rows, dev), ChnSentiCorp train and dev, TNEWS (first
 #            10,000 train titles, dev) and the Chinese corpus, from ../shared/data (or $BERTLAB_DATA)
-#   whl/     evaluate and the packages it needs that the machine's image lacks (Python 3.12 wheels)
+#   whl/     evaluate and the packages it needs that the machine's image lacks, and pytest (Python 3.12 wheels)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -40,5 +40,6 @@ cp "$CORPUS" .gpu/data/default_chinese.txt
 tar -C .gpu -cJf .gpu/data.tar.xz data && rm -rf .gpu/data
 python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu/whl \
-    evaluate==0.4.6 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
+    evaluate==0.4.6 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 \
+    pytest==9.0.3 pluggy==1.6.0 iniconfig==2.3.0 pygments==2.20.0  # run.sh's GPU parity test
 du -sh .gpu
