@@ -75,8 +75,7 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
                 from ..modeling import first_token
 
                 model.eval()
-                if model.device.type != "cpu":  # BERTLAB_DEVICE / a GPU: the batch goes where the weights are
-                    enc = enc.to(model.device)
+                enc = enc.to(model.device)  # BERTLAB_DEVICE / a GPU: the batch goes where the weights are
                 with torch.inference_mode():  # the last layer for the [CLS] row only where it fits
                     logits = first_token.classifier_logits(model, enc["input_ids"], enc.get("attention_mask"),
                                                            enc.get("token_type_ids")).float().cpu().numpy()
