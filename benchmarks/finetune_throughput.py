@@ -5,7 +5,10 @@ hyperparameters, in one invocation; and the achieved FLOP/s against a matmul mea
 
 Contenders (each in its own process, all alive at once and taking turns one optimizer step at a
 time, so a load spike from other programs on a shared machine hits every contender alike):
-  * bertlab       -- bertlab.training.engine.train on a finetune config (dynamic padding + length grouping)
+  * bertlab       -- bertlab.training.engine.train on a finetune config (dynamic padding + length grouping;
+                     the word embeddings updated row by row, the engine's default on one process)
+  * bertlab-dense -- the same with embedding_updates="dense" (AdamW over the whole word-embedding matrix;
+                     with --dense-engine: what the row-sparse update is worth, and what it does to accuracy)
   * trainer-dyn   -- Trainer with DataCollatorWithPadding (dynamic padding, random batches)
   * trainer-128   -- Trainer with every example padded to 128 tokens (run_glue's default)
   * trainer-group -- Trainer with dynamic padding and train_sampling_strategy="group_by_length"
@@ -56,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import shared_data  # noqa: E402
 
 DATA = shared_data()
-CONTENDERS = ("bertlab", "trainer-dyn", "trainer-128", "trainer-group")
+CONTENDERS = ("bertlab", "bertlab-dense", "trainer-dyn", "trainer-128", "trainer-group")
 MAX_LENGTH = 128
 SEED = 42
 
@@ -194,7 +197,7 @@ class TokenCounter:
 # ------------------------------------------------------------------------------ contenders
 
 
-def run_bertlab(args, train_rows, dev_rows, work: Path, baton: Baton) -> dict:
+def run_bertlab(args, train_rows, dev_rows, work: Path, baton: Baton, embedding_updates: str = "auto") -> dict:
     from bertlab.config import FinetuneConfig, TrainConfig
     from bertlab.training.engine import train
     from bertlab.training.tasks import classification
@@ -220,7 +223,7 @@ def run_bertlab(args, train_rows, dev_rows, work: Path, baton: Baton) -> dict:
 
     config = TrainConfig(task="finetune", model="default", out=str(work / "run"), max_steps=args.steps,
                          batch_size=args.batch_size, lr=args.lr, warmup=0.1, weight_decay=0.01,
-                         max_grad_norm=1.0, seed=args.seed, log_every=1,
+                         max_grad_norm=1.0, seed=args.seed, log_every=1, embedding_updates=embedding_updates,
                          eval_every=args.steps + 1,  # no evaluation inside the timed steps
                          finetune=FinetuneConfig(train=str(train_file), validation=str(val_file),
                                                  max_length=MAX_LENGTH))
@@ -284,8 +287,9 @@ def contender_main(args) -> int:
     dev_rows = read_sst2(DATA / "sst2" / "dev.tsv", args.eval_rows)
     baton = Baton(args.steps)
     with tempfile.TemporaryDirectory(prefix="bertlab-bench-") as tmp:
-        if args.contender == "bertlab":
-            out = run_bertlab(args, train_rows, dev_rows, Path(tmp), baton)
+        if args.contender in ("bertlab", "bertlab-dense"):
+            out = run_bertlab(args, train_rows, dev_rows, Path(tmp), baton,
+                              "dense" if args.contender == "bertlab-dense" else "auto")
         else:
             out = run_trainer(args, train_rows, dev_rows, Path(tmp), args.contender, baton)
     peak = matmul_flops()
@@ -398,7 +402,7 @@ def summarize(results: list[dict]) -> dict:
                        "accuracies": [r["accuracy"] for r in rs], "samples_per_s_each": [r["samples_per_s"] for r in rs],
                        "share_of_matmul": best["flops"] / peak}
     ratios = {}
-    for base in ("trainer-dyn", "trainer-128", "trainer-group"):
+    for base in ("trainer-dyn", "trainer-128", "trainer-group", "bertlab-dense"):
         if "bertlab" in table and base in table:
             ratios[f"bertlab/{base}"] = table["bertlab"]["samples_per_s"] / table[base]["samples_per_s"]
             # Round by round (same seed, same load): the spread says how much one figure can be trusted.
@@ -419,6 +423,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="races (the starting order rotates); each "
                         "contender keeps its best round")
     parser.add_argument("--grouped", action="store_true", help="add Trainer with group_by_length sampling")
+    parser.add_argument("--dense-engine", action="store_true", help="add the engine with the dense word-embedding "
+                        "update (embedding_updates=dense)")
     parser.add_argument("--skip-128", action="store_true", help="leave out Trainer padding to 128 (the slow one)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the head and data order (default {SEED})")
     parser.add_argument("--vary-seed", action="store_true", help="round r uses seed + r - 1: accuracy over "
@@ -440,7 +446,7 @@ def main(argv=None) -> int:
         return contender_main(args)
 
     names = ["bertlab", "trainer-dyn"] + ([] if args.skip_128 else ["trainer-128"]) + \
-        (["trainer-group"] if args.grouped else [])
+        (["trainer-group"] if args.grouped else []) + (["bertlab-dense"] if args.dense_engine else [])
     results = []
     seeds = [args.seed + rnd if args.vary_seed else args.seed for rnd in range(args.rounds)]
     for rnd, args.seed in enumerate(seeds):

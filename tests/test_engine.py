@@ -207,3 +207,65 @@ def test_report_to_tensorboard_writes_the_same_figures_as_events(tmp_path, make_
     plain = tmp_path / "plain"
     run_toy(toy_config(plain, epochs=1), model_dir)
     assert not (plain / "tensorboard").exists()
+
+
+def test_sparse_rows_clip_like_clip_grad_norm():
+    """The row-sparse update's clipping: the same global norm and the same clipped gradients as
+    clip_grad_norm_ on the dense model (hand-made gradients large enough to be clipped)."""
+    import copy
+
+    import torch
+
+    from bertlab.training import embedding_rows
+
+    torch.manual_seed(0)
+    dense = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    sparse = copy.deepcopy(dense)
+    sparse[0].sparse = True
+    ids = torch.tensor([[1, 4, 4, 9], [9, 2, 1, 1]])  # repeated rows: the backward emits one entry per token
+    for model in (dense, sparse):
+        (model(ids).sum() * 50).backward()
+    embedding_rows.coalesce_gradient(sparse[0].weight)
+    assert sparse[0].weight.grad._values().shape == (4, 8)  # rows 1, 2, 4, 9 once each
+    expected = torch.nn.utils.clip_grad_norm_(dense.parameters(), 1.0)
+    total = embedding_rows.clip_(list(sparse[1].parameters()), sparse[0].weight, 1.0)
+    assert expected > 1.0 and torch.allclose(total, expected)
+    assert torch.allclose(sparse[0].weight.grad.to_dense(), dense[0].weight.grad, atol=1e-7)
+    for a, b in zip(sparse[1].parameters(), dense[1].parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-7)
+
+
+def test_sparse_embedding_updates_leave_unused_rows_and_match_dense_accuracy(tmp_path, make_tiny_model):
+    """Fine-tuning updates only the word-embedding rows its batches use (auto): rows of tokens the
+    data never holds stay bit-identical, used rows move, and the toy task is learned as well as with
+    the dense AdamW update. `sparse` where it cannot apply is refused with the reason."""
+    import torch
+    from safetensors.torch import load_file
+
+    from bertlab.errors import BadInput
+
+    model_dir = make_tiny_model("base")
+    before = load_file(model_dir / "model.safetensors")["embeddings.word_embeddings.weight"]  # a BertModel
+    results = {}
+    for mode in ("auto", "dense"):
+        out = tmp_path / mode
+        results[mode] = run_toy(toy_config(out, epochs=4, embedding_updates=mode), model_dir)
+        after = load_file(out / "final" / "model.safetensors")["bert.embeddings.word_embeddings.weight"]
+        unused = (after - before).abs().sum(-1) == 0
+        infos = [e.get("message", "") for e in runs.read_events(out) if e["type"] == "info"]
+        if mode == "auto":
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(model_dir)
+            used = {i for w in POSITIVE + NEGATIVE + FILLER for i in tok(w)["input_ids"]}
+            assert unused.sum() == before.shape[0] - len(used), "only the rows of the data's tokens may move"
+            assert not any(unused[i] for i in used)
+            assert any("only the rows each batch uses" in m for m in infos)
+        else:
+            assert unused[1:].sum() == 0  # dense AdamW moves every row but [PAD]'s zeros (weight decay, momentum)
+            assert not any("only the rows" in m for m in infos)
+    assert results["auto"]["eval_accuracy"] >= 0.9 and results["dense"]["eval_accuracy"] >= 0.9
+
+    config = toy_config(tmp_path / "mlm", task="pretrain", embedding_updates="sparse")
+    with pytest.raises(BadInput, match="embedding_updates=sparse does not apply.*pre-training"):
+        run_toy(config, make_tiny_model("masked-lm"))

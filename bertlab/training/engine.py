@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..config import TrainConfig
 from ..errors import BadInput
 from ..files import atomic_write_json, read_json_object
+from . import embedding_rows
 from .run_folder import RunFolder
 
 EventHook = Callable[[dict[str, Any]], None]
@@ -392,9 +393,28 @@ class TrainingLoop:
             if main:
                 self.events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the "
                                   f"[MASK] row (id {trained_row})"})
+        self.embedding_rows = self.choose_embedding_updates()
         if main:
             self.run.write_data_summary(task.data_summary())
             self.run.write_config(config)  # tasks may fill in details (labels, vocab size)
+
+    def choose_embedding_updates(self):
+        """The word-embedding weight when it is to be updated row by row (config.embedding_updates;
+        training.embedding_rows), else None. `sparse` where it cannot apply is refused with the reason."""
+        config = self.config
+        if config.embedding_updates == "dense":
+            return None
+        why_not = embedding_rows.problem(self.model, config, self.accelerator)
+        if why_not and config.embedding_updates == "sparse":
+            raise BadInput(f"embedding_updates=sparse does not apply to this run: {why_not}")
+        if why_not:
+            return None
+        module = embedding_rows.word_embedding_module(self.model)
+        module.sparse = True  # its backward now returns the rows used, not a dense 30k x H matrix
+        if self.main:
+            self.events.emit({"type": "info", "step": 0, "message": "word embeddings: only the rows each batch "
+                              "uses are updated (sparse gradient, lazy Adam)"})
+        return module.weight
 
     def plan_steps(self) -> None:
         """Optimizer updates per epoch (over all processes, after accumulation), total steps,
@@ -415,7 +435,8 @@ class TrainingLoop:
 
         config, accelerator = self.config, self.accelerator
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-        params = [p for p in self.model.named_parameters() if p[1].requires_grad]
+        rows = self.embedding_rows
+        params = [p for p in self.model.named_parameters() if p[1].requires_grad and p[1] is not rows]
         if config.word_embeddings == "mask-row":
             # Decoupled weight decay would shrink every row, not only the one that trains.
             no_decay += ("word_embeddings.weight",)
@@ -424,9 +445,27 @@ class TrainingLoop:
             {"params": [p for n, p in params if n.endswith(no_decay)], "weight_decay": 0.0},
         ], lr=config.lr, fused=_fused_adamw_ok(self.model))
         # accelerate steps a prepared scheduler once per process per update, hence the scaling.
-        scheduler = get_linear_schedule_with_warmup(optimizer, self.warmup_steps * accelerator.num_processes,
-                                                    self.total_steps * accelerator.num_processes)
+        def schedule(opt):
+            return get_linear_schedule_with_warmup(opt, self.warmup_steps * accelerator.num_processes,
+                                                   self.total_steps * accelerator.num_processes)
+
+        scheduler = schedule(optimizer)
         self.model, self.optimizer, self.scheduler = accelerator.prepare(self.model, optimizer, scheduler)
+        self.dense_params = [p for _, p in params]
+        self.rows_optimizer = self.rows_scheduler = None
+        if rows is not None:
+            # Lazy Adam for the rows a batch used, on the same schedule; prepared after the others,
+            # so checkpoints hold it as the second optimizer and scheduler.
+            rows_optimizer = torch.optim.SparseAdam([rows], lr=config.lr)
+            self.rows_optimizer, self.rows_scheduler = accelerator.prepare(rows_optimizer, schedule(rows_optimizer))
+
+    @property
+    def optimizers(self) -> list:
+        """(optimizer, scheduler) pairs stepped together: AdamW, and the rows' SparseAdam if any."""
+        pairs = [(self.optimizer, self.scheduler)]
+        if self.rows_optimizer is not None:
+            pairs.append((self.rows_optimizer, self.rows_scheduler))
+        return pairs
 
     def train_loader(self, epoch: int):
         """This epoch's batches: length-grouped (or shuffled) by a seed that depends on the epoch."""
@@ -528,11 +567,18 @@ class TrainingLoop:
         with accelerator.accumulate(self.model):
             loss, stats = self.task.training_step(self.model, batch)
             accelerator.backward(loss)
-            if accelerator.sync_gradients and config.max_grad_norm:
-                accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
+            rows = self.embedding_rows
+            if rows is None:
+                if accelerator.sync_gradients and config.max_grad_norm:
+                    accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+            elif accelerator.sync_gradients:
+                embedding_rows.coalesce_gradient(rows)
+                if config.max_grad_norm:
+                    embedding_rows.clip_(self.dense_params, rows, config.max_grad_norm)
+            for optimizer, scheduler in self.optimizers:
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
         value = loss.detach().float()
         window = self.window
         window["loss"] += value.item()
