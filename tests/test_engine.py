@@ -234,6 +234,22 @@ def test_sparse_rows_clip_like_clip_grad_norm():
     for a, b in zip(sparse[1].parameters(), dense[1].parameters()):
         assert torch.allclose(a.grad, b.grad, atol=1e-7)
 
+    # Folded into fused AdamW (grad_scale = 1 / coefficient): the same update as clipping first.
+    folded = copy.deepcopy(dense)
+    folded[0].sparse = True
+    (folded(ids).sum() * 50).backward()
+    embedding_rows.coalesce_gradient(folded[0].weight)
+    reference_opt = torch.optim.AdamW(dense[1].parameters(), lr=0.1, fused=True)
+    folded_opt = torch.optim.AdamW(folded[1].parameters(), lr=0.1, fused=True)
+    assert embedding_rows.fused_reads_grad_scale(folded_opt)
+    total = embedding_rows.clip_(list(folded[1].parameters()), folded[0].weight, 1.0, fused_optimizer=folded_opt)
+    assert torch.allclose(total, expected) and float(folded_opt.grad_scale) > 1.0
+    reference_opt.step()
+    folded_opt.step()
+    for a, b in zip(folded[1].parameters(), dense[1].parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(folded[0].weight.grad.to_dense(), dense[0].weight.grad, atol=1e-7)
+
 
 def test_sparse_embedding_updates_leave_unused_rows_and_match_dense_accuracy(tmp_path, make_tiny_model):
     """Fine-tuning updates only the word-embedding rows its batches use (auto): rows of tokens the

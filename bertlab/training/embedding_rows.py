@@ -63,15 +63,33 @@ def coalesce_gradient(weight) -> None:
         weight.grad = weight.grad.coalesce()
 
 
-def clip_(dense_params, rows_weight, max_norm: float):
+def clip_(dense_params, rows_weight, max_norm: float, fused_optimizer=None):
     """clip_grad_norm_ over the dense parameters and the sparse rows together: one global L2 norm,
-    every gradient scaled by min(1, max_norm / norm). Returns the norm before clipping."""
+    every gradient scaled by min(1, max_norm / norm). Returns the norm before clipping.
+
+    With `fused_optimizer` (a torch optimizer over `dense_params` whose fused kernel reads
+    `grad_scale`, as AdamW(fused=True) does for GradScaler), the dense gradients are not multiplied
+    here: the kernel divides them by grad_scale = 1 / coefficient as it reads them, which saves one
+    pass over ~11 M gradients (on the CPU foreach is unsupported, so clipping is a mul_ per tensor:
+    ~6 ms of a ~150 ms fine-tuning step). The attribute is set again at every call."""
     import torch
 
     dense_params = [p for p in dense_params if p.grad is not None]
     rows = rows_weight.grad._values() if rows_weight.grad is not None else None  # (distinct rows, H)
     total = torch.nn.utils.get_total_norm([p.grad for p in dense_params] + ([rows] if rows is not None else []))
-    torch.nn.utils.clip_grads_with_norm_(dense_params, max_norm, total)
-    if rows is not None:  # the same coefficient as clip_grads_with_norm_'s
-        rows.mul_((max_norm / (total + 1e-6)).clamp(max=1.0).to(rows.device))
+    coefficient = (max_norm / (total + 1e-6)).clamp(max=1.0)  # clip_grads_with_norm_'s
+    if fused_optimizer is not None and fused_reads_grad_scale(fused_optimizer):
+        fused_optimizer.grad_scale = (1.0 / coefficient).reshape(1).to(torch.float32)
+    else:
+        torch.nn.utils.clip_grads_with_norm_(dense_params, max_norm, total)
+    if rows is not None:
+        rows.mul_(coefficient.to(rows.device))
     return total
+
+
+def fused_reads_grad_scale(optimizer) -> bool:
+    """Whether `optimizer.step` hands `optimizer.grad_scale` to a fused kernel that divides every
+    gradient by it: torch's Adam/AdamW with fused=True, every group fused."""
+    import torch
+
+    return isinstance(optimizer, torch.optim.Adam) and all(g.get("fused") for g in optimizer.param_groups)
