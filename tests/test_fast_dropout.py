@@ -12,7 +12,7 @@ def test_masks_keep_one_minus_p_and_scale_like_nn_dropout():
     torch.manual_seed(0)
     x = torch.ones(400, 1000)
     for p in (0.1, 0.5):
-        y = fast_dropout.dropout(x, p)
+        y = fast_dropout.drop(x, p)
         kept = (y != 0).float().mean().item()
         # 400,000 Bernoulli draws: a standard error of ~0.0008 at p = 0.5
         assert abs(kept - (1 - p)) < 0.004, (p, kept)
@@ -25,11 +25,11 @@ def test_masks_keep_one_minus_p_and_scale_like_nn_dropout():
 def test_gradient_is_the_mask_scaled_and_seed_reproduces_it():
     torch.manual_seed(3)
     x = torch.randn(8, 16, requires_grad=True)
-    y = fast_dropout.dropout(x, 0.25)
+    y = fast_dropout.drop(x, 0.25)
     y.sum().backward()
     assert torch.equal(x.grad, (y.detach() != 0).float() / 0.75)
     torch.manual_seed(3)
-    again = fast_dropout.dropout(torch.randn(8, 16), 0.25)
+    again = fast_dropout.drop(torch.randn(8, 16), 0.25)
     assert torch.equal(again != 0, y.detach() != 0)
 
 
@@ -51,3 +51,35 @@ def test_install_replaces_every_dropout_of_a_cpu_model_and_eval_is_the_identity(
     a = model(ids).logits
     torch.manual_seed(2)
     assert not torch.equal(a, model(ids).logits)  # dropout is active while training
+
+
+def test_training_attention_is_sdpa_math_with_padding_masks(make_tiny_model):
+    """The attention function install() puts in while training computes what SDPA computes (a
+    dropout so small that every element is kept, so both are deterministic), padding masks included;
+    the fine-tuned model's first-token forward accepts it, and config.json does not record it."""
+    from transformers import BertForSequenceClassification
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import sdpa_mask  # noqa: F401 (the mask builder install registers)
+
+    from bertlab.modeling import first_token
+
+    model = BertForSequenceClassification.from_pretrained(make_tiny_model("base"), num_labels=2)
+    fast_dropout.install(model)
+    assert model.config._attn_implementation == fast_dropout.ATTENTION
+    assert first_token.fits(model) is None
+    assert "bertlab_cpu_dropout" not in model.config.to_json_string()
+    module = model.bert.encoder.layer[0].attention.self
+    module.train()
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 2, 5, 16) for _ in range(3))
+    padding = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    mask = padding[:, None, None, :].expand(2, 1, 5, 5)  # (B, 1, Tq, Tk), True = attend
+    ours, _ = fast_dropout.attention(module, q, k, v, mask, dropout=1e-9, scaling=0.25)
+    reference, _ = sdpa_attention_forward(module, q, k, v, mask, dropout=0.0, scaling=0.25, is_causal=False)
+    assert torch.allclose(ours, reference, atol=1e-5)
+    # while training, the logits of the first-token forward go through it and still learn
+    ids = torch.tensor([[2, 10, 11, 12, 3], [2, 10, 3, 0, 0]])
+    model.train()
+    loss, _ = first_token.loss_and_logits(model, ids, torch.tensor([0, 1]), (ids != 0).long())
+    loss.backward()
+    assert model.bert.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0

@@ -10,8 +10,13 @@ masks in distribution (keep probability exact to 1/65,536: 0.899994 for p = 0.1)
 about 10x faster to draw. On a GPU the fused dropout kernel is already fast: `install` leaves
 models there alone.
 
-What it replaces: the model's nn.Dropout modules (hidden-state and classifier dropout). The
-dropout on attention probabilities happens inside the attention function and keeps PyTorch's.
+What it replaces: the model's nn.Dropout modules (hidden-state and classifier dropout), and for a
+model on PyTorch's "sdpa" attention the attention function while training (ATTENTION, registered
+with transformers' AttentionInterface): SDPA on the CPU computes dropout on the attention
+probabilities with `bernoulli_` too (its math path: scores, softmax, dropout, values), and at 128
+tokens that tensor is 16 x 12 x 128 x 128 for a batch of 16. The replacement computes the same
+four steps with this module's masks; in eval mode, off the CPU, with dropout 0 or for a causal
+module it hands over to transformers' own SDPA function unchanged.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def keep_mask(shape, p: float, device=None) -> torch.Tensor:
     return halves >= round(p * _LEVELS) - (_LEVELS // 2)
 
 
-def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+def drop(x: torch.Tensor, p: float) -> torch.Tensor:
     """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p)."""
     if p == 0.0:
         return x
@@ -48,15 +53,53 @@ class FastDropout(torch.nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        return dropout(x, self.p)
+        return drop(x, self.p)
+
+
+ATTENTION = "bertlab_cpu_dropout"  # the attention implementation's name in transformers' registry
+
+
+def attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, **kwargs):
+    """transformers' attention-function interface: (B, heads, T, d) query/key/value in, (B, T, heads, d)
+    out. While training on the CPU: SDPA's math path with keep_mask's dropout; otherwise SDPA itself."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if (dropout == 0.0 or not module.training or query.device.type != "cpu" or getattr(module, "is_causal", False)
+            or kwargs.get("output_attentions")):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling  # (B, heads, Tq, Tk)
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:  # SDPA's masks: True = attend
+            scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + attention_mask
+    weights = drop(torch.softmax(scores, dim=-1), dropout)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), None  # (B, Tq, heads, d)
+
+
+def _register() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(ATTENTION, attention)
+    AttentionMaskInterface.register(ATTENTION, sdpa_mask)  # the masks SDPA gets, built the same way
 
 
 def install(model) -> int:
-    """Replace every nn.Dropout of a CPU model by FastDropout (same p); returns how many. A model
-    with any parameter off the CPU is left as it is (0). State dicts and saved models are unchanged:
-    dropout has no weights."""
+    """Replace every nn.Dropout of a CPU model by FastDropout (same p), and its "sdpa" attention by
+    ATTENTION; returns how many dropout modules were replaced. A model with any parameter off the
+    CPU is left as it is (0). State dicts and saved models are unchanged: dropout has no weights,
+    and the attention implementation is not written to config.json."""
     if any(param.device.type != "cpu" for param in model.parameters()):
         return 0
+    for module in model.modules():  # the model itself, or the transformers model a wrapper holds
+        config = getattr(module, "config", None)
+        if getattr(config, "_attn_implementation", None) == "sdpa" and hasattr(module, "set_attn_implementation"):
+            _register()
+            module.set_attn_implementation(ATTENTION)
     replaced = 0
     for module in model.modules():
         for name, child in list(module.named_children()):

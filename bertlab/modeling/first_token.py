@@ -34,7 +34,8 @@ def fits(model) -> str | None:
     if getattr(config, "num_labels", 2) < 2:
         return "regression (one label)"
     implementation = getattr(config, "_attn_implementation", None) or "eager"
-    if implementation not in ("eager", "sdpa"):  # flex's block masks are built for T x T queries
+    # flex's block masks are built for T x T queries; fast_dropout's is SDPA's math while training
+    if implementation not in ("eager", "sdpa", "bertlab_cpu_dropout"):
         return f"attention implementation {implementation!r}"
     try:
         last = bert.encoder.layer[-1]
