@@ -121,9 +121,9 @@ class TrainConfig:
     # "auto" = the word-embedding matrix is updated row by row (only the rows a batch uses; lazy Adam)
     # wherever that applies: fine-tuning on one process (training.embedding_rows says where not).
     # On a 2-core CPU that made whole fine-tuning steps ~1.15x faster (benchmarks/RESULTS.md).
-    embedding_updates: str = setting("auto", "auto | sparse | dense: update only the word-embedding rows each batch "
-                                     "uses (lazy Adam, no weight decay on them; auto = wherever it applies: "
-                                     "fine-tuning on one process) or the whole matrix with AdamW",
+    embedding_updates: str = setting("auto", "sparse: update only the word-embedding rows each batch uses (lazy "
+                                     "Adam, no weight decay on them); dense: AdamW on the whole matrix; auto: "
+                                     "sparse where it applies (fine-tuning on one process)",
                                      choices=("auto", "sparse", "dense"))
     # An accelerate config file (YAML/JSON, as `accelerate config` writes it): the run is started
     # under `accelerate launch --config_file` (several processes, GPUs or machines). "" = one process.

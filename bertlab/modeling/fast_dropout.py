@@ -53,6 +53,8 @@ class FastDropout(torch.nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
+        if x.device.type != "cpu":  # moved to a GPU after install: the fused kernel there is faster
+            return torch.nn.functional.dropout(x, self.p, True)
         return drop(x, self.p)
 
 

@@ -396,8 +396,10 @@ class TrainingLoop:
                                   f"[MASK] row (id {trained_row})"})
         self.embedding_rows = self.choose_embedding_updates()
         # Faster dropout masks on the CPU (modeling.fast_dropout: same Bernoulli masks in
-        # distribution, ~5% of a fine-tuning step saved); a model on a GPU keeps PyTorch's.
-        fast_dropout.install(self.model)
+        # distribution, ~10% of a fine-tuning step saved); a run on a GPU keeps PyTorch's fused
+        # kernel (the model is still on the CPU here: prepare moves it later).
+        if self.accelerator.device.type == "cpu":
+            fast_dropout.install(self.model)
         if main:
             self.run.write_data_summary(task.data_summary())
             self.run.write_config(config)  # tasks may fill in details (labels, vocab size)
