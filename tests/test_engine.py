@@ -281,7 +281,45 @@ def test_sparse_embedding_updates_leave_unused_rows_and_match_dense_accuracy(tmp
             assert unused[1:].sum() == 0  # dense AdamW moves every row but [PAD]'s zeros (weight decay, momentum)
             assert not any("only the rows" in m for m in infos)
     assert results["auto"]["eval_accuracy"] >= 0.9 and results["dense"]["eval_accuracy"] >= 0.9
+    # run_config.json records what "auto" chose, so a resume builds the optimizers its checkpoints hold
+    assert json.loads((tmp_path / "auto" / "run_config.json").read_text())["embedding_updates"] == "sparse"
+
+    # With gradient accumulation the rows' gradients of two micro-batches add up before the update,
+    # and the rows' schedule steps with the other optimizer's (both schedulers saved alike).
+    accumulated = tmp_path / "accumulated"
+    result = run_toy(toy_config(accumulated, epochs=6, batch_size=8, gradient_accumulation_steps=2, save_every=6),
+                     model_dir)
+    assert result["eval_accuracy"] >= 0.9
+    checkpoint = runs.complete_checkpoints(accumulated)[0]  # mid-run: the learning rate is not 0 yet
+    schedules = [torch.load(checkpoint / name, weights_only=False) for name in ("scheduler.bin", "scheduler_1.bin")]
+    assert schedules[0]["last_epoch"] == schedules[1]["last_epoch"] > 0
+    assert schedules[0]["_last_lr"][0] == pytest.approx(schedules[1]["_last_lr"][0]) and schedules[1]["_last_lr"][0] > 0
 
     config = toy_config(tmp_path / "mlm", task="pretrain", embedding_updates="sparse")
     with pytest.raises(BadInput, match="embedding_updates=sparse does not apply.*pre-training"):
         run_toy(config, make_tiny_model("masked-lm"))
+
+
+def test_run_from_before_row_sparse_updates_resumes_with_the_dense_optimizer(tmp_path, make_tiny_model):
+    """A run config without a resolved embedding_updates (written before it existed, read as "auto")
+    has checkpoints with one dense AdamW: resuming it must not switch to the row-sparse optimizers."""
+    model_dir = make_tiny_model("base")
+    out = tmp_path / "old"
+    config = toy_config(out, epochs=2, eval_every=0, log_every=1, save_every=4, embedding_updates="dense")
+
+    class StopAfter(ToyClassification):
+        def training_step(self, model, batch):
+            if self.calls == 5:
+                (out / "STOP").write_text("1")
+            return super().training_step(model, batch)
+
+    from bertlab.training.engine import make_accelerator
+
+    train(config, task=StopAfter(config, make_accelerator(config), model_dir), show_progress=False)
+    assert runs.read_status(out)["state"] == "stopped"
+    saved = json.loads((out / "run_config.json").read_text())
+    del saved["embedding_updates"]  # as an older bertlab wrote it
+    (out / "run_config.json").write_text(json.dumps(saved))
+    run_toy(TrainConfig.load(out / "run_config.json"), model_dir, resume=True)
+    assert runs.read_status(out)["state"] == "finished"
+    assert json.loads((out / "run_config.json").read_text())["embedding_updates"] == "dense"

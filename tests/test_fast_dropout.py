@@ -37,11 +37,14 @@ def test_install_replaces_every_dropout_of_a_cpu_model_and_eval_is_the_identity(
     from transformers import BertForSequenceClassification
 
     model = BertForSequenceClassification.from_pretrained(make_tiny_model("base"), num_labels=2)
+    assert not model.training  # from_pretrained returns a model in eval mode ...
     before = sum(type(m) is torch.nn.Dropout for m in model.modules())
     assert before > 0
     assert fast_dropout.install(model) == before
     assert not any(type(m) is torch.nn.Dropout for m in model.modules())
     ids = torch.tensor([[2, 10, 11, 12, 3]])
+    with torch.no_grad():  # ... and after install it still answers the same twice
+        assert torch.equal(model(ids).logits, model(ids).logits)
     model.eval()
     reference = BertForSequenceClassification.from_pretrained(make_tiny_model("base"), num_labels=2).eval()
     reference.classifier.load_state_dict(model.classifier.state_dict())
@@ -83,3 +86,20 @@ def test_training_attention_is_sdpa_math_with_padding_masks(make_tiny_model):
     loss, _ = first_token.loss_and_logits(model, ids, torch.tensor([0, 1]), (ids != 0).long())
     loss.backward()
     assert model.bert.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
+
+
+def test_training_attention_drops_probabilities_at_the_rate_asked():
+    """With values one-hot over the keys, the attention output is the (dropped) probability matrix:
+    half of its entries zero at p = 0.5, the rest twice the softmax, as SDPA's dropout does."""
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    batch, heads, length = 4, 3, 32
+    module = SimpleNamespace(training=True, is_causal=False)
+    q, k = torch.randn(batch, heads, length, 8), torch.randn(batch, heads, length, 8)
+    values = torch.eye(length).expand(batch, heads, length, length)  # key j -> unit vector j
+    out, _ = fast_dropout.attention(module, q, k, values, None, dropout=0.5, scaling=0.5)
+    probs = torch.softmax(q @ k.transpose(-1, -2) * 0.5, dim=-1).transpose(1, 2)  # (B, Tq, heads, Tk) like out
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.5) < 0.02  # 12,288 draws
+    assert torch.allclose(out[kept], 2 * probs[kept], atol=1e-6)

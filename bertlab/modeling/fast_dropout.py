@@ -11,7 +11,7 @@ about 10x faster to draw. On a GPU the fused dropout kernel is already fast: `in
 models there alone.
 
 What it replaces: the model's nn.Dropout modules (hidden-state and classifier dropout), and for a
-model on PyTorch's "sdpa" attention the attention function while training (ATTENTION, registered
+BERT model on PyTorch's "sdpa" attention the attention function while training (ATTENTION, registered
 with transformers' AttentionInterface): SDPA on the CPU computes dropout on the attention
 probabilities with `bernoulli_` too (its math path: scores, softmax, dropout, values), and at 128
 tokens that tensor is 16 x 12 x 128 x 128 for a batch of 16. The replacement computes the same
@@ -66,7 +66,10 @@ def attention(module, query, key, value, attention_mask, dropout: float = 0.0, s
     out. While training on the CPU: SDPA's math path with keep_mask's dropout; otherwise SDPA itself."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    if (dropout == 0.0 or not module.training or query.device.type != "cpu" or getattr(module, "is_causal", False)
+    # Anything beyond BERT's plain bidirectional attention goes to SDPA as it is.
+    if (dropout == 0.0 or not module.training or query.device.type != "cpu" or getattr(module, "is_causal", True)
+            or kwargs.get("is_causal") or getattr(module, "num_key_value_groups", 1) > 1
+            or any(kwargs.get(k) is not None for k in ("position_bias", "softcap", "cache"))
             or kwargs.get("output_attentions")):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       **kwargs)
@@ -99,13 +102,16 @@ def install(model) -> int:
         return 0
     for module in model.modules():  # the model itself, or the transformers model a wrapper holds
         config = getattr(module, "config", None)
-        if getattr(config, "_attn_implementation", None) == "sdpa" and hasattr(module, "set_attn_implementation"):
+        if (getattr(config, "model_type", None) == "bert" and getattr(config, "_attn_implementation", None) == "sdpa"
+                and hasattr(module, "set_attn_implementation")):
             _register()
             module.set_attn_implementation(ATTENTION)
     replaced = 0
     for module in model.modules():
         for name, child in list(module.named_children()):
             if type(child) is torch.nn.Dropout:
-                setattr(module, name, FastDropout(child.p, inplace=False))
+                replacement = FastDropout(child.p, inplace=False)
+                replacement.train(child.training)  # a model loaded in eval mode stays deterministic
+                setattr(module, name, replacement)
                 replaced += 1
     return replaced

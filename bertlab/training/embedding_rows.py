@@ -36,15 +36,25 @@ def word_embedding_module(model):
 
 
 def problem(model, config, accelerator) -> str | None:
-    """None when this run can update the word embeddings row by row, else the reason it cannot."""
+    """None when this run can update the word embeddings row by row, else the reason it cannot.
+    `auto` also keeps the dense update off the CPU: the gain was measured on a CPU, where the dense
+    matrix's passes over memory cost most; on a GPU they are cheap (use `sparse` to try it there)."""
     if config.task != "finetune":
         return "pre-training: the MLM decoder shares the matrix, so its gradient is dense anyway"
     if config.word_embeddings != "train":
         return f"word_embeddings={config.word_embeddings}"
     if accelerator.num_processes > 1:
         return f"{accelerator.num_processes} processes (DDP's all-reduce has no sparse gradients)"
+    distributed = str(getattr(accelerator, "distributed_type", "NO")).rsplit(".", 1)[-1]
+    if distributed != "NO":  # DeepSpeed or FSDP on one process still wrap the optimizer their way
+        return f"distributed type {distributed}"
+    dynamo = getattr(getattr(accelerator, "state", None), "dynamo_plugin", None)
+    if dynamo is not None and str(getattr(dynamo, "backend", "NO")).rsplit(".", 1)[-1] not in ("NO", "None"):
+        return "torch.compile (sparse gradients do not compile)"
     if accelerator.mixed_precision == "fp16":
         return "fp16 loss scaling"
+    if config.embedding_updates == "auto" and accelerator.device.type != "cpu":
+        return f"auto keeps the dense update on {accelerator.device.type} (measured faster on the CPU only)"
     module = word_embedding_module(model)
     if module is None:
         return "no nn.Embedding word-embedding layer"

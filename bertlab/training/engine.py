@@ -343,6 +343,7 @@ def _train(config, accelerator, run: RunFolder, events, stop_requested, resume, 
         accelerator.project_configuration.logging_dir = str(run.path / "tensorboard")
         accelerator.init_trackers(run.name, config=_scalar_settings(config.to_dict()))
     loop = TrainingLoop(config, accelerator, run, events, stop_requested)
+    loop.resuming = resume
     loop.set_up_task(task)
     loop.plan_steps()
     loop.build_optimizer()
@@ -374,6 +375,7 @@ class TrainingLoop:
                       "evals_without_improvement": 0, "elapsed_before_s": 0.0}
         self.step = 0
         self.eval_loader = None
+        self.resuming = False
         self.start_time = time.time()
 
     # ------------------------------------------------------------------ before the first step
@@ -411,11 +413,18 @@ class TrainingLoop:
         """The word-embedding weight when it is to be updated row by row (config.embedding_updates;
         training.embedding_rows), else None. `sparse` where it cannot apply is refused with the reason."""
         config = self.config
+        if config.embedding_updates == "auto" and self.resuming:
+            # Run configs record the resolved choice (below), so "auto" here comes from a run started
+            # before row-sparse updates existed: its checkpoints hold one dense optimizer.
+            config.embedding_updates = "dense"
         if config.embedding_updates == "dense":
             return None
         why_not = embedding_rows.problem(self.model, config, self.accelerator)
         if why_not and config.embedding_updates == "sparse":
             raise BadInput(f"embedding_updates=sparse does not apply to this run: {why_not}")
+        # The choice is written to run_config.json: a resume must build the same optimizers as the
+        # checkpoint holds, whatever "auto" would pick on the machine it resumes on.
+        config.embedding_updates = "dense" if why_not else "sparse"
         if why_not:
             return None
         module = embedding_rows.word_embedding_module(self.model)
