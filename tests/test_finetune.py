@@ -42,8 +42,13 @@ def finetuned(tmp_path_factory):
     model = write_tiny_model(root / "tiny", "base")
     data = write_fixture(root / "train.csv")
     out = root / "run"
+    # The toy task has two exact solutions ("negative unless a positive word" and the reverse); which one
+    # a run finds depends on its random draws, and so does how sharp its decision is. With seed 45 (and the
+    # engine's defaults of 2026-11-30) it is the first, and its explanations converge within the
+    # explainer's 320 steps (gap 0.007; test_explain_names_the_word_that_decides checks completeness);
+    # seed 46 finds the second with a gap of 2.5, which the explainer reports instead of hiding.
     code = main(["finetune", "--train", str(data), "--model", str(model), "--epochs", "10", "--lr", "3e-3",
-                 "--batch-size", "16", "--eval-every", "20", "--out", str(out), "--quiet", "--json"])
+                 "--batch-size", "16", "--eval-every", "20", "--out", str(out), "--quiet", "--json", "--seed", "45"])
     assert code == 0
     return root, out
 
@@ -152,28 +157,37 @@ def test_service_keeps_a_bounded_lru_of_models(make_tiny_model):
 
 def test_explain_names_the_word_that_decides(finetuned, capsys, monkeypatch):
     """The fixture's label is decided by one sentiment word among filler words: the explanation
-    puts that word first, as evidence for the predicted label, and against the other label."""
+    puts that word first, as evidence for the predicted label, and against the other label.
+    The toy task has two exact solutions, "positive unless a negative word" and the reverse (which
+    one a run finds depends on its random draws); the [PAD] baseline then reads as the default label,
+    and the word that decides is the one in the sentence whose label differs from that default."""
     from bertlab.inference import explain
 
     # Correctness, not speed: on loaded cores the retries' time budget could cut them short.
     monkeypatch.setattr(explain, "RETRY_BUDGET_S", 1e9)
     root, out = finetuned
     capsys.readouterr()
-    assert main(["classify", "--model", str(out), "the story was really great", "--explain", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    found = result["explanation"]
-    assert found["target"] == result["label"] == "positive"
-    words = [w["text"] for w in found["words"]]
-    assert words == ["the", "story", "was", "really", "great"]  # word pieces merged, text as typed
-    top = max(found["words"], key=lambda w: abs(w["score"]))
-    assert top["text"] == "great" and top["score"] > 0 and top["share"] == 1.0
+    answers = {}
+    for word, label in (("great", "positive"), ("awful", "negative")):
+        assert main(["classify", "--model", str(out), f"the story was really {word}", "--explain", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        found = result["explanation"]
+        assert found["target"] == result["label"] == label
+        assert [w["text"] for w in found["words"]] == ["the", "story", "was", "really", word]  # pieces merged
+        answers[word] = found
+    # the sentence away from the default: its attributions carry the whole change of probability
+    word = max(answers, key=lambda w: sum(x["score"] for x in answers[w]["words"]))
+    assert sum(x["score"] for x in answers[word]["words"]) > 0.5
     # Completeness: the attributions add up to the probability's change from the [PAD] baseline
     # (a sharply trained model can need more than the first 20 steps: the integral is taken again).
-    assert found["delta"] < 0.05
-    assert main(["classify", "--model", str(out), "the story was really great", "--explain", "--target",
-                 "negative", "--json"]) == 0
+    assert answers[word]["delta"] < 0.05
+    top = max(answers[word]["words"], key=lambda w: abs(w["score"]))
+    assert top["text"] == word and top["score"] > 0 and top["share"] == 1.0
+    other = {"great": "negative", "awful": "positive"}[word]
+    assert main(["classify", "--model", str(out), f"the story was really {word}", "--explain", "--target",
+                 other, "--json"]) == 0
     against = json.loads(capsys.readouterr().out)["explanation"]
-    assert against["target"] == "negative"
-    assert min(against["words"], key=lambda w: w["score"])["text"] == "great"  # evidence against "negative"
+    assert against["target"] == other
+    assert min(against["words"], key=lambda w: w["score"])["text"] == word  # evidence against the other label
     assert main(["classify", "--model", str(out), "fine", "--explain", "--target", "maybe"]) == 2
     assert "not one of this model's labels" in capsys.readouterr().err

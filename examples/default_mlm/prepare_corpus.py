@@ -10,6 +10,9 @@ Two recipes:
   books (short quoted lines included), questions (TREC train), news leads (AG News train subset),
   plain sentences (MRPC and RTE train), movie reviews (SST-2 train).
 
+- `stage4`: for a GPU stage: the same sources, larger, everyday text first; with `--avoid` the held-out text
+  below is kept out (stage 4 may reuse the earlier stages' text, never the held-out).
+
 `--heldout-out` also writes a held-out text for masked-LM accuracy on text no stage trained on:
 paragraphs of the English corpus that are neither in this corpus nor in any `--exclude` file (pass
 the earlier stages' corpus).
@@ -34,6 +37,10 @@ RECIPES = {
     "stage2": {"gutenberg": 0.35, "wikinews_en": 0.25, "wikipedia_en": 0.2, "wikitext2": 0.1, "sst2": 0.1},
     "stage3": {"gutenberg_dialogue": 0.22, "gutenberg": 0.18, "wikinews_en": 0.18, "wikipedia_en": 0.16,
                "sst2": 0.1, "agnews": 0.08, "trec": 0.02, "pairs": 0.06},
+    # For a GPU stage (examples/gpu_session/prepare_english.sh): as much of the everyday text as there
+    # is (the small sources are taken whole, their shares are upper bounds), the rest prose.
+    "stage4": {"gutenberg_dialogue": 0.3, "gutenberg": 0.25, "wikinews_en": 0.17, "wikipedia_en": 0.12,
+               "sst2": 0.06, "agnews": 0.05, "trec": 0.01, "pairs": 0.04},
 }
 QUOTES = ('"', "\u201c", "\u201d")
 
@@ -98,10 +105,12 @@ def paragraphs(source: str):
         yield from _english_corpus_lines(source)
 
 
-def sample(recipe: str, mb: float, seed: int) -> list[str]:
+def sample(recipe: str, mb: float, seed: int, avoid: frozenset[str] = frozenset()) -> list[str]:
+    """Documents of a few paragraphs each, `mb` MB in all by the recipe's shares; no paragraph in
+    `avoid` (a held-out text)."""
     rng = random.Random(seed)
     documents = []
-    used: set[str] = set()
+    used: set[str] = set(avoid)
     for source, share in RECIPES[recipe].items():
         pool = list(paragraphs(source))
         if recipe != "stage2":  # stage 2 is rebuilt exactly as it was sampled: no de-duplication
@@ -149,10 +158,16 @@ def main():
     parser.add_argument("--exclude", nargs="*", default=[], help="earlier corpora: kept out of the held-out text")
     parser.add_argument("--heldout-out", default="", help="also write a held-out text here")
     parser.add_argument("--heldout-kb", type=float, default=600.0)
+    parser.add_argument("--avoid", nargs="*", default=[], help="held-out texts: none of their paragraphs is sampled")
     args = parser.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} not found: this script needs the shared data sets beside the project")
-    documents = sample(args.recipe, args.mb, args.seed)
+    avoid = frozenset(line.strip() for path in args.avoid for line in Path(path).read_text(encoding="utf-8").splitlines()
+                      if line.strip())
+    documents = sample(args.recipe, args.mb, args.seed, avoid)
+    if avoid:
+        clash = avoid & {line for doc in documents for line in doc.split("\n")}
+        assert not clash, f"{len(clash)} held-out paragraphs sampled"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n\n".join(documents) + "\n", encoding="utf-8")

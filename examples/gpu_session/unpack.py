@@ -10,9 +10,13 @@ that examples/export_default.py can ship them like any CPU run.
         # session's masked-LM: export that first (checked against FILES_DIR's zh_mlm parts). The
         # classifier's overlay then stores no word-embedding matrix.
     python examples/export_default.py --run RUN_DIR --name default-sentiment-chinese --head classification ...
+    python examples/gpu_session/unpack.py en FILES_DIR RUN_DIR
+        # the English default's stage 4 (run_english.sh): the word-embedding matrix is the wheel's, taken
+        # from `default` as installed here, with the [MASK] row that came back (en_mask_row.safetensors)
+    python examples/export_default.py --run RUN_DIR --name default-mlm --head masked-lm ...
 
-FILES_DIR holds records.tar.gz (or, for `mlm` from a call cut short, records-mlm.tar.gz) and the
-*.safetensors parts (the device tool's files_at folder).
+FILES_DIR holds records.tar.gz (or, for `mlm` from a call cut short, records-mlm.tar.gz; for `en`,
+records-en.tar.gz) and the *.safetensors parts (the device tool's files_at folder).
 """
 
 import argparse
@@ -28,7 +32,10 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 
 from bertlab.modeling.overlay import decode_changes  # noqa: E402
 
-RECORDS = {"mlm": ("runs/zh-gpu", "zh_mlm"), "sentiment": ("zhft/run-chnsenticorp-full", "zh_sent")}
+RECORDS = {"mlm": ("runs/zh-gpu", "zh_mlm"), "sentiment": ("zhft/run-chnsenticorp-full", "zh_sent"),
+           "en": ("runs/en-gpu", "en_mlm")}
+ARCHIVES = {"mlm": ("records.tar.gz", "records-mlm.tar.gz"), "sentiment": ("records.tar.gz",),
+            "en": ("records-en.tar.gz",)}
 WORDS = "bert.embeddings.word_embeddings.weight"
 
 
@@ -61,9 +68,17 @@ def main() -> int:
             raise SystemExit("default-chinese installed here is not this session's masked-LM: unpack `mlm` and "
                              "export it as default-chinese first (see this script's docstring)")
         state[WORDS] = installed.contiguous().clone()
-    records = args.files / "records.tar.gz"
-    if not records.exists() and args.which == "mlm":
-        records = args.files / "records-mlm.tar.gz"
+    if args.which == "en":
+        # The word-embedding matrix did not travel: the wheel's own rows (which stage 4 kept fixed and
+        # the decoder shares), as the shipped `default` has them, with the [MASK] row the stage trained.
+        from bertlab.modeling.registry import load_model
+
+        words = load_model("default", head="masked-lm").model.state_dict()[WORDS].detach().float().clone()
+        row = load_file(args.files / "en_mask_row.safetensors")
+        words[int(row["mask_id"][0])] = row["mask_row"]
+        state[WORDS] = words.contiguous()
+    records = next((args.files / name for name in ARCHIVES[args.which] if (args.files / name).exists()),
+                   args.files / ARCHIVES[args.which][0])
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(records) as archive:
             archive.extractall(tmp, filter="data")
