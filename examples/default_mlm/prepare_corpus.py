@@ -25,11 +25,13 @@ the earlier stages' corpus).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# $BERTLAB_DATA (as the benchmarks read it), else ../shared/data beside the checkout
+DATA = Path(os.environ.get("BERTLAB_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 # Share of the output per source. Everyday prose weighs most, since the cloze benchmark and
 # users' sentences are everyday English.
