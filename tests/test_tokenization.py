@@ -200,6 +200,20 @@ def test_wwm_word_ids_with_and_without_text():
     assert T.wwm_word_ids(["[UNK]", "##x"]) == [0, 0]
 
 
+def test_wwm_without_jieba_masks_each_chinese_character_alone(monkeypatch, capsys):
+    """On a machine without jieba (the GPU session's), whole-word masking still runs: each Chinese
+    character is its own word, English pieces still group, and stderr says why."""
+    def no_jieba():
+        raise ImportError("No module named 'jieba'")
+
+    monkeypatch.setattr(T, "_jieba", no_jieba)
+    T._say_no_jieba.cache_clear()
+    tokens = ["[CLS]", "我", "爱", "北", "京", "play", "##ing", "[SEP]"]
+    assert T.wwm_word_ids(tokens) == [-1, 0, 1, 2, 3, 4, 4, -1]
+    assert T.wwm_word_ids(tokens, "我爱北京playing") == [-1, 0, 1, 2, 3, 4, 4, -1]
+    assert "jieba is not installed" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ WordPiece training
 
 

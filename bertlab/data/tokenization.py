@@ -286,6 +286,25 @@ def _jieba():
     return jieba
 
 
+def _jieba_words(text: str) -> list[str]:
+    """jieba's words for whole-word masking. Without jieba (a machine that lacks it, such as the GPU
+    session's: an English corpus holds a few Chinese lines) each character is its own word, as BERT's
+    original Chinese masking had it; said once on stderr."""
+    try:
+        return _jieba().lcut(text)
+    except ImportError:
+        _say_no_jieba()
+        return list(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _say_no_jieba() -> None:
+    import sys
+
+    print("bertlab: jieba is not installed: whole-word masking treats each Chinese character as a word",
+          file=sys.stderr)
+
+
 def jieba_views(text: str, precise: list[str] | None = None) -> dict[str, list[str]]:
     """jieba's three modes; whitespace-only pieces are dropped (they are not words). `precise` is
     jieba.lcut(text) when the caller already has it."""
@@ -336,7 +355,7 @@ def wwm_word_ids(tokens: list[str], text: str | None = None, *,
             text = "\n".join("".join(tokens[a:b]) for a, b in runs)
             words = None
         if words is None:
-            words = _jieba().lcut(text)
+            words = _jieba_words(text)
         # The text's CJK characters in order, each with the index of the jieba word it lies in.
         cjk_chars, cjk_word = [], []
         for w_index, word in enumerate(words):
@@ -363,7 +382,7 @@ def wwm_word_ids(tokens: list[str], text: str | None = None, *,
                 # Tokens that do not match the text (normalised characters, tokens from elsewhere):
                 # segment this run by itself.
                 owners, k = [], 0
-                for w in _jieba().lcut(chunk):
+                for w in _jieba_words(chunk):
                     owners.extend([k] * len(w))
                     k += 1
             for k in range(len(chunk)):
