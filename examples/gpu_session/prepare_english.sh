@@ -39,3 +39,22 @@ print(f"{out}: {sum(f.stat().st_size for f in out.iterdir()) / 1e6:.1f} MB")
 PY
 xz -T2 -6 -c "$D/default_mlm_4.txt" > .gpu-en/corpus.txt.xz
 du -sh .gpu-en .gpu-en/*
+# What the device tool will carry: the tracked tree without the overlays, untracked files git does not
+# ignore, and .gpu-en; at most 64 MiB.
+python - <<'PY'
+import subprocess
+from pathlib import Path
+
+def listed(*args):
+    return [Path(p) for p in subprocess.run(["git", *args, "-z"], capture_output=True, text=True,
+                                            check=True).stdout.split("\0") if p]
+
+files = [p for p in listed("ls-files") if p.name != "overlay.safetensors"] + listed("ls-files", "--others",
+                                                                                    "--exclude-standard")
+tree = sum(p.stat().st_size for p in files if p.is_file())
+carried = sum(p.stat().st_size for p in Path(".gpu-en").rglob("*") if p.is_file())
+total = tree + carried
+print(f"to carry: tree {tree / 1e6:.1f} MB + .gpu-en {carried / 1e6:.1f} MB = {total / 1e6:.1f} MB of {2**26 / 1e6:.1f}")
+if total > 2**26:
+    raise SystemExit("over the device tool's 64 MiB: make the corpus smaller (EN_MB) or move files out")
+PY
