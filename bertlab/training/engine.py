@@ -400,8 +400,8 @@ class TrainingLoop:
                 self.events.emit({"type": "info", "step": 0, "message": f"word embeddings fixed except the "
                                   f"[MASK] row (id {trained_row})"})
         self.embedding_rows = self.choose_embedding_updates()
-        # Faster dropout masks on the CPU (modeling.fast_dropout: same Bernoulli masks in
-        # distribution, ~10% of a fine-tuning step saved); a run on a GPU keeps PyTorch's fused
+        # Faster dropout masks on the CPU (modeling.fast_dropout: same Bernoulli masks in distribution;
+        # steps 1.05x (fine-tuning) to 1.08x (pre-training) as fast); a run on a GPU keeps PyTorch's fused
         # kernel (the model is still on the CPU here: prepare moves it later).
         if self.accelerator.device.type == "cpu":
             fast_dropout.install(self.model)
