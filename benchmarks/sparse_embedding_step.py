@@ -8,12 +8,13 @@
           matrix (lazy Adam: untouched rows and their moments stay as they are; no weight decay on it),
           fused AdamW for the rest, and clipping folded into fused AdamW's `grad_scale` (the kernel divides
           the gradients by it: no separate multiply pass); the embedding rows are scaled by hand
+          (bertlab.training.embedding_rows, as the engine does with embedding_updates=sparse)
 
 Same model (the `default` encoder + a new 2-label head, the engine's [CLS]-only last layer), same random
-batches of 16 rows at SST-2-like lengths 8-30, fp32 on the CPU's torch threads. A prototype measurement,
-not yet the engine: the step is not the engine's (no accelerate, no scheduler) and the update differs
-from AdamW on rows a batch does not touch, so adopting it needs the 3-seed accuracy race of
-benchmarks/finetune_throughput.py. Prints the median step of each and their ratio.
+batches of 16 rows at SST-2-like lengths 8-30, fp32 on the CPU's torch threads. The prototype measurement
+of the row-sparse update, in a bare loop (no accelerate, no scheduler): the engine adopted it after the
+3-seed accuracy race of benchmarks/finetune_throughput.py (`--dense-engine` measures it there). Prints the
+median step of each and their ratio.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> int:
 
     from bertlab.modeling import first_token
     from bertlab.modeling.registry import load_model
+    from bertlab.training import embedding_rows
 
     torch.manual_seed(0)
     encoder = load_model("default", head="masked-lm").model
@@ -74,12 +76,10 @@ def main() -> int:
     def sparse_step(ids, labels):
         loss, _ = first_token.loss_and_logits(sparse, ids, labels, torch.ones_like(ids))
         loss.backward()
-        embedding.weight.grad = embedding.weight.grad.coalesce()  # one row per distinct token
-        rows = embedding.weight.grad._values()
-        total = torch.nn.utils.get_total_norm([p.grad for p in rest if p.grad is not None] + [rows])
-        coef = (1.0 / (total + 1e-6)).clamp(max=1.0)  # clip_grad_norm_'s coefficient, max norm 1.0
-        rest_opt.grad_scale = (1.0 / coef).reshape(1)  # fused AdamW divides the gradients by it
-        rows.mul_(coef)
+        # the engine's own pieces: one row per distinct token, then clipping over the global norm with
+        # the dense part folded into fused AdamW's grad_scale
+        embedding_rows.coalesce_gradient(embedding.weight)
+        embedding_rows.clip_(rest, embedding.weight, 1.0, fused_optimizer=rest_opt)
         rest_opt.step()
         rows_opt.step()
         rest_opt.zero_grad(set_to_none=True)
