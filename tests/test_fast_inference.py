@@ -53,6 +53,15 @@ def fused_operators(folder) -> set[str]:
     return found & {"Attention", "MultiHeadAttention", "SkipLayerNormalization", "BiasGelu"}
 
 
+def normalization_operators(folder) -> set[str]:
+    import onnx
+
+    found = set()
+    for path in folder.glob("onnx/*/model.onnx"):
+        found |= {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
+    return found & {"LayerNormalization", "SkipLayerNormalization"}
+
+
 def test_fill_mask_moves_to_onnx_runtime_with_the_same_answers(fast_on, make_tiny_model, monkeypatch):
     folder = make_tiny_model("masked-lm")
     loaded = load_model(str(folder), head="masked-lm")
@@ -61,8 +70,9 @@ def test_fill_mask_moves_to_onnx_runtime_with_the_same_answers(fast_on, make_tin
     assert fast_inference.wait(loaded, "masked-lm", timeout=300) is not None
     assert fast_inference.status(loaded.model)["state"] == "ready"
     assert list(fast_on.glob("onnx/masked-lm-*/model.onnx"))
-    # The cached graph is fused for ONNX Runtime (attention, residual + LayerNorm, bias + GELU)
-    assert fused_operators(fast_on) >= {"Attention", "SkipLayerNormalization", "BiasGelu"}
+    # The cached graph is fused for ONNX Runtime (attention, bias + GELU), its normalizations split
+    assert fused_operators(fast_on) >= {"Attention", "BiasGelu"}
+    assert not normalization_operators(fast_on)
     for sentence, ref in zip(SENTENCES, before):
         assert_same_fill(fill_mask(sentence, loaded, top_k=5), ref)
     # A second load of the same model finds the export on disk: no new export.
@@ -78,7 +88,8 @@ def test_classification_gives_the_same_probabilities(fast_on, make_tiny_model):
     pairs = predict_probs(REVIEWS, REVIEWS[::-1], loaded)
     assert fast_inference.wait(loaded, "classification", timeout=300) is not None
     # fused, the [CLS]-only last layer included (one query row: MultiHeadAttention)
-    assert fused_operators(fast_on) >= {"Attention", "MultiHeadAttention", "SkipLayerNormalization"}
+    assert fused_operators(fast_on) >= {"Attention", "MultiHeadAttention", "BiasGelu"}
+    assert not normalization_operators(fast_on)
     assert np.abs(predict_probs(REVIEWS, None, loaded) - reference).max() < 1e-4
     assert np.abs(predict_probs(REVIEWS, REVIEWS[::-1], loaded) - pairs).max() < 1e-4
     assert np.abs(predict_probs(REVIEWS, None, loaded, runner=None) - reference).max() == 0  # PyTorch on request
@@ -345,3 +356,75 @@ def test_a_graph_that_cannot_be_fused_is_kept_as_exported(make_tiny_model, tmp_p
     enc = loaded.tokenizer(REVIEWS, padding=True, return_tensors="np")
     torch_probs = predict_probs(REVIEWS, None, loaded, runner=None)
     assert np.abs(softmax(runner.classify(enc)) - torch_probs).max() < 1e-4
+
+
+def _normalization_graph(sum_used: bool, mean_used: bool):
+    """x, skip (2, 3, 8) -> SkipLayerNormalization (with bias) -> LayerNormalization -> y; with
+    `sum_used` the skip's sum output is also a graph output, with `mean_used` the LayerNorm's mean."""
+    from onnx import TensorProto as T, helper
+
+    h = 8
+    rng = np.random.default_rng(1)
+    weights = {name: rng.normal(size=h).astype(np.float32) for name in ("g1", "b1", "bias", "g2", "b2")}
+    inits = [helper.make_tensor(n, T.FLOAT, [h], v) for n, v in weights.items()]
+    outputs = [helper.make_tensor_value_info("y", T.FLOAT, [2, 3, h])]
+    if sum_used:
+        outputs.append(helper.make_tensor_value_info("sum", T.FLOAT, [2, 3, h]))
+    if mean_used:
+        outputs.append(helper.make_tensor_value_info("mean", T.FLOAT, None))
+    nodes = [helper.make_node("SkipLayerNormalization", ["x", "skip", "g1", "b1", "bias"], ["n1", "", "", "sum"],
+                              domain="com.microsoft", epsilon=1e-12),
+             helper.make_node("LayerNormalization", ["n1", "g2", "b2"], ["y", "mean"], axis=-1, epsilon=1e-5)]
+    graph = helper.make_graph(nodes, "norms", [helper.make_tensor_value_info(n, T.FLOAT, [2, 3, h]) for n in ("x", "skip")],
+                              outputs, inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)])
+
+
+@pytest.mark.parametrize("sum_used,mean_used", [(False, False), (True, False), (False, True)])
+def test_split_layer_norms_gives_the_fused_kernels_outputs(sum_used, mean_used):
+    import onnxruntime as ort
+
+    from bertlab.inference.onnx_export import split_layer_norms
+
+    rng = np.random.default_rng(2)
+    feed = {"x": rng.normal(size=(2, 3, 8)).astype(np.float32) * 3, "skip": rng.normal(size=(2, 3, 8)).astype(np.float32)}
+
+    def run(model):
+        return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+
+    model = _normalization_graph(sum_used, mean_used)
+    fused = run(model)
+    # Hand-checked reference: (x + bias + skip) normalized with g1/b1, then normalized with g2/b2.
+    weights = {t.name: np.frombuffer(t.raw_data, np.float32) if t.raw_data else np.asarray(t.float_data, np.float32)
+               for t in model.graph.initializer}
+
+    def norm(v, g, b, eps):
+        return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + eps) * g + b
+
+    total = feed["x"] + weights["bias"] + feed["skip"]
+    expected = norm(norm(total, weights["g1"], weights["b1"], 1e-12), weights["g2"], weights["b2"], 1e-5)
+    assert np.abs(fused[0] - expected).max() < 1e-4
+    rewritten = split_layer_norms(model)
+    # The LayerNorm whose mean is a graph output stays a LayerNormalization; everything else is split.
+    assert rewritten == (1 if mean_used else 2)
+    kinds = [n.op_type for n in model.graph.node]
+    assert "SkipLayerNormalization" not in kinds
+    assert ("LayerNormalization" in kinds) == mean_used
+    split = run(model)
+    assert len(split) == len(fused)
+    for a, b in zip(split, fused):
+        assert np.abs(a - b).max() < 1e-5
+    if sum_used:
+        assert np.abs(split[1] - total).max() < 1e-5
+
+
+def test_rows_are_batched_by_their_length_in_tokens():
+    from bertlab.inference.classify import MAX_BATCH_ROWS, length_batches
+
+    lengths = [9, 3, 30, 3, 8, 700, 4, 2]
+    batches = length_batches(lengths, batch_tokens=24)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert batches == [[7, 1, 3, 6], [4, 0], [2], [5]]  # 4 x 4 = 16 tokens; 5 rows would be 5 x 8 = 40 > 24
+    assert all(len(b) * max(lengths[i] for i in b) <= 24 for b in batches if len(b) > 1)
+    assert length_batches(lengths, batch_rows=3) == [[7, 1, 3], [6, 4, 0], [2, 5]]
+    assert max(map(len, length_batches([2] * 1000, batch_tokens=10**6))) == MAX_BATCH_ROWS

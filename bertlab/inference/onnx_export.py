@@ -27,7 +27,8 @@ from pathlib import Path
 # with another format are not reused (bertlab.inference.fast_inference puts it in the cache key).
 # classification 2: the last layer for the [CLS] row only (bertlab.modeling.first_token).
 # 3 (classification) and 2 (masked-LM): the cache's graphs are fused for ONNX Runtime (`fuse_for_ort`).
-FORMAT = {"masked-lm": 2, "classification": 3}
+# 4 and 3: their layer normalizations split into elementwise operators (`split_layer_norms`).
+FORMAT = {"masked-lm": 3, "classification": 4}
 MASKED_LM_INPUTS = ("input_ids", "positions")
 MASKED_LM_OUTPUTS = ("logits", "attention")
 CLASSIFIER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -124,12 +125,14 @@ def export(model, head: str, path: str | Path, fuse: bool = False) -> Path:
     return path
 
 
-def fuse_for_ort(path: str | Path, config=None) -> dict[str, int]:
+def fuse_for_ort(path: str | Path, config=None, split_norms: bool = True) -> dict[str, int]:
     """Rewrite the graph at `path` in place with ONNX Runtime's fused operators (onnxscript's
     ort_fusions: each layer's attention as one Attention op with a packed QKV projection,
     residual + LayerNorm as SkipLayerNormalization, bias + GELU as BiasGelu). Measured on the
     shipped defaults, 2 cores: logits within 2e-6 of the plain graph, 5-15% less time per call
-    on short inputs (the work is the same matmuls; fewer, larger operators). The fused graph needs
+    on short inputs (the work is the same matmuls; fewer, larger operators). `split_norms`: then
+    the normalizations are split again into elementwise operators (`split_layer_norms`, faster
+    on ONNX Runtime's CPU kernels: classifying SST-2 sentences 1.07x; fill-mask alike). The fused graph needs
     ONNX Runtime (com.microsoft operators), so `export-onnx` of a user's run stays plain and only
     the fast path's cache uses this.
 
@@ -146,6 +149,12 @@ def fuse_for_ort(path: str | Path, config=None) -> dict[str, int]:
 
         graph, counts = optimize_for_ort(ir.load(str(path)))
         ir.save(graph, str(fused))
+        if split_norms:
+            import onnx
+
+            proto = onnx.load(str(fused))
+            counts = {**counts, "split_layer_norms": split_layer_norms(proto)}
+            onnx.save(proto, str(fused))
         gap = _largest_gap(path, fused, config)
         if not gap <= FUSED_TOLERANCE:  # NaN fails too
             raise ValueError(f"its outputs differ from the plain graph's by {gap:.2e}")
@@ -162,6 +171,87 @@ def fuse_for_ort(path: str | Path, config=None) -> dict[str, int]:
 
 
 FUSED_TOLERANCE = 1e-4  # largest allowed output difference, fused graph against plain, on the probe
+
+
+def split_layer_norms(model) -> int:
+    """Rewrite `model` (an onnx ModelProto, in place) so that each LayerNormalization and
+    SkipLayerNormalization over the last axis is a chain of plain elementwise operators:
+    t = x + skip (+ bias); mean over the last axis; d = t - mean; var = mean of d*d;
+    y = d * (1 / sqrt(var + eps)) * gamma + beta. Returns how many were rewritten.
+
+    Why: ONNX Runtime 1.32's CPU kernels for both normalizations measured ~5 ns per element here
+    (one thread, (16, 14, 384): 436 us a call), the chain 1.35 ns (116 us) -- each of its operators
+    is a vectorised loop over data that stays in cache. On SST-2 sentences the two normalizations of
+    each layer were 9% of the classifier's time. The chain is not fused back: ONNX Runtime's
+    LayerNormFusion looks for Pow(d, 2), not Mul(d, d). Outputs agree with the fused kernel within
+    ~2e-6 on random data (fuse_for_ort checks the whole graph against the plain one). A node whose
+    mean / inverse-std outputs are used, or that normalizes over another axis, is left as it is."""
+    from onnx import TensorProto, helper
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    graph = model.graph
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    existing = {i.name for i in graph.initializer}
+    prefix = "bertlab_ln"
+
+    def constant(name: str, tensor) -> str:
+        if name not in existing:
+            graph.initializer.append(tensor)
+            existing.add(name)
+        return name
+
+    axes = constant(f"{prefix}_axes", helper.make_tensor(f"{prefix}_axes", TensorProto.INT64, [1], [-1]))
+    new_nodes, rewritten = [], 0
+    for node in graph.node:
+        skip = node.op_type == "SkipLayerNormalization" and node.domain == "com.microsoft"
+        plain = node.op_type == "LayerNormalization" and node.domain in ("", "ai.onnx")
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        stats_used = any(name and name in used for name in list(node.output)[1:3])
+        if not (skip or plain) or stats_used or (plain and attrs.get("axis", -1) != -1):
+            new_nodes.append(node)
+            continue
+        k = f"{prefix}{rewritten}"
+        inputs = list(node.input)
+        eps = float(attrs.get("epsilon", 1e-12 if skip else 1e-5))
+        eps_name = constant(f"{k}_eps", helper.make_tensor(f"{k}_eps", TensorProto.FLOAT, [], [eps]))
+        chain = []
+        if skip:
+            x, residual, gamma = inputs[:3]
+            beta = inputs[3] if len(inputs) > 3 and inputs[3] else None
+            bias = inputs[4] if len(inputs) > 4 and inputs[4] else None
+            # Output 3 of SkipLayerNormalization is the sum (input + skip + bias) itself.
+            total = node.output[3] if len(node.output) > 3 and node.output[3] in used else f"{k}_sum"
+            if bias:
+                chain.append(helper.make_node("Add", [x, bias], [f"{k}_xb"]))
+                x = f"{k}_xb"
+            chain.append(helper.make_node("Add", [x, residual], [total]))
+        else:
+            total, gamma = inputs[0], inputs[1]
+            beta = inputs[2] if len(inputs) > 2 and inputs[2] else None
+
+        def mean(src: str, dst: str):
+            if opset >= 18:
+                return helper.make_node("ReduceMean", [src, axes], [dst], keepdims=1)
+            return helper.make_node("ReduceMean", [src], [dst], axes=[-1], keepdims=1)
+
+        scaled = f"{k}_scaled" if beta else node.output[0]
+        chain += [mean(total, f"{k}_mean"),
+                  helper.make_node("Sub", [total, f"{k}_mean"], [f"{k}_centred"]),
+                  helper.make_node("Mul", [f"{k}_centred", f"{k}_centred"], [f"{k}_square"]),
+                  mean(f"{k}_square", f"{k}_var"),
+                  helper.make_node("Add", [f"{k}_var", eps_name], [f"{k}_var_eps"]),
+                  helper.make_node("Sqrt", [f"{k}_var_eps"], [f"{k}_std"]),
+                  helper.make_node("Reciprocal", [f"{k}_std"], [f"{k}_inv_std"]),
+                  helper.make_node("Mul", [f"{k}_centred", f"{k}_inv_std"], [f"{k}_normed"]),
+                  helper.make_node("Mul", [f"{k}_normed", gamma], [scaled])]
+        if beta:
+            chain.append(helper.make_node("Add", [scaled, beta], [node.output[0]]))
+        new_nodes += chain
+        rewritten += 1
+    if rewritten:
+        del graph.node[:]
+        graph.node.extend(new_nodes)
+    return rewritten
 
 
 def _largest_gap(plain: Path, fused: Path, config=None) -> float:
