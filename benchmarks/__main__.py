@@ -169,7 +169,7 @@ def parse_classify(out: str) -> list[Row]:
                 f"fast path {'ready' if d['fast_path'] else 'NOT ready'}; target ≥ 3×",
                 key="classify_batch_vs_pipeline", value=ratio),
             Row("  … bertlab on PyTorch (fast path off) vs pipeline", f"{r['bertlab-pytorch']:.0f}", f"{r['pipeline']:.0f}",
-                _x(r["bertlab-pytorch"] / r["pipeline"]), "length-sorted batches of 32")]
+                _x(r["bertlab-pytorch"] / r["pipeline"]), "the same batches by length in tokens, `[CLS]`-only last layer")]
     if "useful_flops" in d:  # where the time goes: padding computed, and useful FLOP/s against the matmul
         tokens, useful, peak = d["tokens_computed"], d["useful_flops"], d["matmul_flops"]
         rows.append(Row("  … useful FLOP/s vs fp32 matmul (same run)", f"{useful['bertlab'] / 1e9:.1f} G",
