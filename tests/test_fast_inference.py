@@ -95,8 +95,10 @@ def test_classification_gives_the_same_probabilities(fast_on, make_tiny_model):
     assert np.abs(predict_probs(REVIEWS, None, loaded, runner=None) - reference).max() == 0  # PyTorch on request
 
 
-def test_a_file_classified_in_lanes_keeps_every_row_in_its_place(fast_on, make_tiny_model):
+def test_a_file_classified_in_lanes_keeps_every_row_in_its_place(fast_on, make_tiny_model, monkeypatch):
     """Batches run side by side on a runner with lanes; each row's probabilities must still be its own."""
+    from bertlab.inference import classify as classify_module
+
     loaded = load_model(str(make_tiny_model("classification")), head="classification", task="classify")
     words = "good bad film plot boring fun awful great dull fine".split()
     # 150 rows of 1-30 words in shuffled lengths: many batches, finished out of order.
@@ -109,13 +111,19 @@ def test_a_file_classified_in_lanes_keeps_every_row_in_its_place(fast_on, make_t
     opened = []
     real_open = lanes._open
     lanes._open = lambda threads: opened.append(threads) or real_open(threads)
-    for size in (None, 7):  # the default batch for lanes (16), and one that leaves a short last batch
+    for size in (None, 7):  # batches by token budget, and 7 rows each (a short last batch)
         probs = predict_probs(texts, None, loaded, batch_size=size, runner=lanes)
         assert np.abs(probs - reference).max() < 1e-4
         assert lanes._lane_session is None  # closed when the file is done: no second copy kept
     assert opened == [1, 1]  # each file ran in lanes, on a one-thread session
-    predict_probs(texts[:40], None, loaded, runner=lanes)  # 3 batches: not worth a second session
-    assert opened == [1, 1]
+    # Tokenized and sorted a window at a time: rows still land in their places across windows,
+    # on ONNX Runtime and on PyTorch.
+    monkeypatch.setattr(classify_module, "WINDOW_ROWS", 64)
+    assert np.abs(predict_probs(texts, None, loaded, runner=lanes) - reference).max() < 1e-4
+    assert np.abs(predict_probs(texts, None, loaded, runner=None) - reference).max() < 1e-5
+    opened.clear()
+    predict_probs(texts[:40], None, loaded, runner=lanes)  # 40 rows: not worth a second session
+    assert opened == []
     assert fast_inference.OrtRunner(ready.path, threads=1, lanes=4).lanes == 1  # never more lanes than threads
     assert fast_inference.OrtRunner(ready.path, threads=16, lanes=4).lanes == 1  # lanes are one core each
 
