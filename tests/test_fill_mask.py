@@ -436,3 +436,29 @@ def test_tab_reads_its_inputs_from_the_url():
     assert inputs_from_query({}, "default") == ("", "default", "", 5)
     assert inputs_from_query({"top_k": "x"}, "d")[3] == 5
     assert inputs_from_query({"top_k": "500"}, "d")[3] == 20
+
+
+def test_top_k_is_the_k_best_of_a_full_sort_without_the_excluded_ids():
+    import numpy as np
+
+    from bertlab.inference.probabilities import softmax, top_k
+
+    rng = np.random.default_rng(3)
+    for vocab, rows, k in ((50, 1, 5), (3000, 3, 20), (12, 2, 9)):
+        logits = (rng.normal(size=(rows, vocab)) * 4).astype(np.float32)
+        excluded = [0, 3, vocab - 1]
+        probs = softmax(logits)
+        ids, scores = top_k(probs, k, excluded=excluded)
+        ranked = probs.copy()
+        ranked[:, excluded] = -1
+        expected = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
+        assert (ids == expected).all()
+        assert np.array_equal(scores, np.take_along_axis(probs, expected, axis=1))
+        assert not set(ids.ravel()) & set(excluded)
+        # float32 softmax (the vocabulary path): within 1e-6 of float64, rows sum to 1
+        narrow = softmax(logits, np.float32)
+        assert narrow.dtype == np.float32 and np.abs(narrow - probs).max() < 1e-6
+        assert np.abs(narrow.sum(axis=1) - 1).max() < 1e-5
+    # k beyond what is left once the excluded ids are out: every allowed id, best first
+    ids, _ = top_k(softmax(np.array([[1.0, 3.0, 2.0, 0.5]])), 10, excluded=[1])
+    assert ids.tolist() == [[2, 0, 3]]
