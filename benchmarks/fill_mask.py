@@ -3,8 +3,10 @@
 Every contender uses the same loaded model, the same sentences and the same top-k, in the same
 run, taking turns round by round (`--interleave blocks`, the default: each answers a round's
 sentences back to back, as one system answers a user; `calls`: call by call, where each call
-meets the previous contender's still-spinning threads) so that load on a shared machine hits all alike. bertlab runs with
-attention=False, joint=False: the work the pipeline does (one pass, independent top-k per mask).
+meets the previous contender's still-spinning threads); the order rotates round by round, so a
+burst of load on a shared machine lands on one contender's block: take the p50 over several
+rounds. bertlab runs with attention=False, joint=False: the work the pipeline does (one pass,
+independent top-k per mask).
 Contenders:
   * bertlab          -- as the page and CLI answer once the fast path is ready (ONNX Runtime,
                         vocabulary head on the masked rows only; bertlab.inference.fast_inference)

@@ -373,15 +373,17 @@ def _normalization_graph(sum_used: bool, mean_used: bool):
 
     h = 8
     rng = np.random.default_rng(1)
-    weights = {name: rng.normal(size=h).astype(np.float32) for name in ("g1", "b1", "bias", "g2", "b2")}
+    weights = {name: rng.normal(size=h).astype(np.float32) for name in ("g1", "bias", "g2", "b2")}
     inits = [helper.make_tensor(n, T.FLOAT, [h], v) for n, v in weights.items()]
     outputs = [helper.make_tensor_value_info("y", T.FLOAT, [2, 3, h])]
     if sum_used:
         outputs.append(helper.make_tensor_value_info("sum", T.FLOAT, [2, 3, h]))
     if mean_used:
         outputs.append(helper.make_tensor_value_info("mean", T.FLOAT, None))
-    nodes = [helper.make_node("SkipLayerNormalization", ["x", "skip", "g1", "b1", "bias"], ["n1", "", "", "sum"],
-                              domain="com.microsoft", epsilon=1e-12),
+    # The sum output named only when used: an unnamed one ("") must not become a value's name.
+    # No beta on the skip ("" as its input: the empty name is then among the graph's inputs).
+    nodes = [helper.make_node("SkipLayerNormalization", ["x", "skip", "g1", "", "bias"],
+                              ["n1", "", "", "sum" if sum_used else ""], domain="com.microsoft", epsilon=1e-12),
              helper.make_node("LayerNormalization", ["n1", "g2", "b2"], ["y", "mean"], axis=-1, epsilon=1e-5)]
     graph = helper.make_graph(nodes, "norms", [helper.make_tensor_value_info(n, T.FLOAT, [2, 3, h]) for n in ("x", "skip")],
                               outputs, inits)
@@ -402,7 +404,7 @@ def test_split_layer_norms_gives_the_fused_kernels_outputs(sum_used, mean_used):
 
     model = _normalization_graph(sum_used, mean_used)
     fused = run(model)
-    # Hand-checked reference: (x + bias + skip) normalized with g1/b1, then normalized with g2/b2.
+    # Hand-checked reference: (x + bias + skip) normalized with g1, then normalized with g2/b2.
     weights = {t.name: np.frombuffer(t.raw_data, np.float32) if t.raw_data else np.asarray(t.float_data, np.float32)
                for t in model.graph.initializer}
 
@@ -410,7 +412,7 @@ def test_split_layer_norms_gives_the_fused_kernels_outputs(sum_used, mean_used):
         return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + eps) * g + b
 
     total = feed["x"] + weights["bias"] + feed["skip"]
-    expected = norm(norm(total, weights["g1"], weights["b1"], 1e-12), weights["g2"], weights["b2"], 1e-5)
+    expected = norm(norm(total, weights["g1"], 0.0, 1e-12), weights["g2"], weights["b2"], 1e-5)
     assert np.abs(fused[0] - expected).max() < 1e-4
     rewritten = split_layer_norms(model)
     # The LayerNorm whose mean is a graph output stays a LayerNormalization; everything else is split.
@@ -424,6 +426,14 @@ def test_split_layer_norms_gives_the_fused_kernels_outputs(sum_used, mean_used):
         assert np.abs(a - b).max() < 1e-5
     if sum_used:
         assert np.abs(split[1] - total).max() < 1e-5
+    # A second pass over a graph with a new normalization at its end: fresh names, same answers.
+    from onnx import helper
+
+    model.graph.node.append(helper.make_node("LayerNormalization", ["y", "g2", "b2"], ["y_again"], axis=-1))
+    model.graph.output[0].name = "y_again"
+    assert split_layer_norms(model) == 1
+    again = run(model)[0]
+    assert np.abs(again - norm(expected, weights["g2"], weights["b2"], 1e-5)).max() < 1e-4
 
 
 def test_rows_are_batched_by_their_length_in_tokens():

@@ -41,7 +41,7 @@ def default_batch_tokens(lanes: int, device: str = "cpu") -> int:
     return TOKENS_PER_LANE_BATCH if lanes > 1 else TOKENS_PER_BATCH
 
 
-def length_batches(lengths: list[int], batch_tokens: int | None = None,
+def length_batches(lengths: list[int], batch_tokens: int = TOKENS_PER_BATCH,
                    batch_rows: int | None = None) -> list[list[int]]:
     """Positions 0..n-1 grouped into batches, shortest rows first: each batch `batch_rows` rows, or
     (without it) as many as fit in `batch_tokens` padded tokens (rows x longest, at most
@@ -60,9 +60,11 @@ def length_batches(lengths: list[int], batch_tokens: int | None = None,
     return batches
 
 
-def _pad(encoded, rows: list[int], pad_id: int, left: bool) -> dict:
-    """Numpy (B, T) input_ids / attention_mask / token_type_ids of encoded rows `rows`, padded to
-    the longest (on the tokenizer's side)."""
+def _pad(encoded, rows: list[int], pad_id: int) -> dict:
+    """Numpy (B, T) input_ids / attention_mask / token_type_ids of encoded rows `rows`, padded on
+    the right to the longest. Always the right: BERT-style classifiers (and the `[CLS]`-only last
+    layer) read position 0, and absolute positions must not shift with a row's padding; a
+    last-token classifier finds its row's last real token from the pad id either way."""
     import numpy as np
 
     ids_of = encoded["input_ids"]
@@ -73,11 +75,10 @@ def _pad(encoded, rows: list[int], pad_id: int, left: bool) -> dict:
     types = np.zeros((len(rows), width), dtype=np.int64)
     for r, i in enumerate(rows):
         n = len(ids_of[i])
-        cols = slice(width - n, width) if left else slice(0, n)
-        ids[r, cols] = ids_of[i]
-        mask[r, cols] = 1
+        ids[r, :n] = ids_of[i]
+        mask[r, :n] = 1
         if types_of is not None:
-            types[r, cols] = types_of[i]
+            types[r, :n] = types_of[i]
     out = {"input_ids": ids, "attention_mask": mask}
     if types_of is not None:
         out["token_type_ids"] = types
@@ -100,7 +101,6 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
     limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512,
                               getattr(model.config, "max_position_embeddings", 512))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    left = getattr(tokenizer, "padding_side", "right") == "left"
     device = str(getattr(getattr(model, "device", None), "type", "cpu") or "cpu")
     by_chars = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(pairs[i]) if pairs else 0))
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
@@ -124,7 +124,7 @@ def predict_probs(texts: list[str], pairs: list[str] | None, loaded, batch_size:
             budget = default_batch_tokens(lanes if in_lanes else 1, "cpu" if ort else device)
             for batch in length_batches(lengths, budget, batch_size):
                 idx = [window[j] for j in batch]
-                enc = _pad(encoded, batch, pad_id, left)
+                enc = _pad(encoded, batch, pad_id)
                 if in_lanes:
                     in_flight.append((idx, pool.submit(ort.classify, enc, lane=True)))
                     while len(in_flight) > 2 * lanes:  # bounded: memory, and results land as they come

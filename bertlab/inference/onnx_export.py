@@ -149,6 +149,7 @@ def fuse_for_ort(path: str | Path, config=None, split_norms: bool = True) -> dic
 
         graph, counts = optimize_for_ort(ir.load(str(path)))
         ir.save(graph, str(fused))
+        del graph  # one copy of the weights in memory at a time
         if split_norms:
             import onnx
 
@@ -185,42 +186,50 @@ def split_layer_norms(model) -> int:
     each layer were 9% of the classifier's time. The chain is not fused back: ONNX Runtime's
     LayerNormFusion looks for Pow(d, 2), not Mul(d, d). Outputs agree with the fused kernel within
     ~2e-6 on random data (fuse_for_ort checks the whole graph against the plain one). A node whose
-    mean / inverse-std outputs are used, or that normalizes over another axis, is left as it is."""
+    mean / inverse-std outputs are used, that normalizes over another axis, or whose weights are
+    not float32 (the chain's epsilon is a float32 constant) is left as it is. Names of the new
+    values never clash with the graph's, also on a second call."""
     from onnx import TensorProto, helper
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     graph = model.graph
-    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
-    existing = {i.name for i in graph.initializer}
+    used = ({name for node in graph.node for name in node.input} | {o.name for o in graph.output}) - {""}
+    names = used | {i.name for i in graph.initializer} | {o for node in graph.node for o in node.output}
+    float_weights = {i.name for i in graph.initializer if i.data_type == TensorProto.FLOAT}
     prefix = "bertlab_ln"
+    while any(name.startswith(prefix) for name in names):  # a graph rewritten before: fresh names
+        prefix += "_"
+    axes = f"{prefix}_axes"  # ReduceMean's axes input (opset 18 on), added with the first rewrite
 
-    def constant(name: str, tensor) -> str:
-        if name not in existing:
-            graph.initializer.append(tensor)
-            existing.add(name)
-        return name
+    def constant(tensor) -> str:
+        graph.initializer.append(tensor)
+        return tensor.name
 
-    axes = constant(f"{prefix}_axes", helper.make_tensor(f"{prefix}_axes", TensorProto.INT64, [1], [-1]))
     new_nodes, rewritten = [], 0
     for node in graph.node:
         skip = node.op_type == "SkipLayerNormalization" and node.domain == "com.microsoft"
         plain = node.op_type == "LayerNormalization" and node.domain in ("", "ai.onnx")
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         stats_used = any(name and name in used for name in list(node.output)[1:3])
-        if not (skip or plain) or stats_used or (plain and attrs.get("axis", -1) != -1):
+        # float32 weights only: the chain's epsilon is a float32 constant (a float16 graph keeps its nodes)
+        gamma_float = len(node.input) > (2 if skip else 1) and node.input[2 if skip else 1] in float_weights
+        if (not (skip or plain) or stats_used or not gamma_float
+                or (plain and attrs.get("axis", -1) != -1)):
             new_nodes.append(node)
             continue
+        if rewritten == 0 and opset >= 18:
+            constant(helper.make_tensor(axes, TensorProto.INT64, [1], [-1]))
         k = f"{prefix}{rewritten}"
         inputs = list(node.input)
         eps = float(attrs.get("epsilon", 1e-12 if skip else 1e-5))
-        eps_name = constant(f"{k}_eps", helper.make_tensor(f"{k}_eps", TensorProto.FLOAT, [], [eps]))
+        eps_name = constant(helper.make_tensor(f"{k}_eps", TensorProto.FLOAT, [], [eps]))
         chain = []
         if skip:
             x, residual, gamma = inputs[:3]
             beta = inputs[3] if len(inputs) > 3 and inputs[3] else None
             bias = inputs[4] if len(inputs) > 4 and inputs[4] else None
             # Output 3 of SkipLayerNormalization is the sum (input + skip + bias) itself.
-            total = node.output[3] if len(node.output) > 3 and node.output[3] in used else f"{k}_sum"
+            total = node.output[3] if len(node.output) > 3 and node.output[3] in used else f"{k}_sum"  # "" not in used
             if bias:
                 chain.append(helper.make_node("Add", [x, bias], [f"{k}_xb"]))
                 x = f"{k}_xb"
