@@ -58,7 +58,7 @@ def main() -> int:
     from transformers.utils import logging as hf_logging
 
     from bertlab.inference import fast_inference
-    from bertlab.inference.classify import WINDOW_ROWS, classify_file, default_batch_tokens, length_batches
+    from bertlab.inference.classify import classify_file
     from bertlab.errors import BadInput
     from bertlab.modeling.registry import inference_device, load_model
 
@@ -112,6 +112,31 @@ def main() -> int:
                 labels[name] = fn()
                 seconds = time.perf_counter() - t0
                 best[name] = min(best.get(name, seconds), seconds)
+        # Tokens each bertlab side computes (padding included), counted from the batches it runs in
+        # one more, untimed pass: ONNX Runtime's classify calls, and PyTorch's forward.
+        from bertlab.modeling import first_token
+
+        computed_ids = []
+        forwards = ((fast_inference.OrtRunner, "classify"), (first_token, "classifier_logits"))
+
+        def counting(original, ids_of):
+            def call(*a, **kw):
+                computed_ids.append(ids_of(*a, **kw))
+                return original(*a, **kw)
+            return call
+
+        tokens = {}
+        for name, fn in (("bertlab", ours), ("bertlab-pytorch", ours_pytorch)):
+            saved = [getattr(owner, attr) for owner, attr in forwards]
+            fast_inference.OrtRunner.classify = counting(saved[0], lambda self, enc, **kw: enc["input_ids"].size)
+            first_token.classifier_logits = counting(saved[1], lambda model, ids, *a, **kw: ids.numel())
+            try:
+                computed_ids.clear()
+                fn()
+                tokens[name] = int(sum(computed_ids))
+            finally:
+                for (owner, attr), original in zip(forwards, saved):
+                    setattr(owner, attr, original)
     rows_per_s = {name: len(texts) / s for name, s in best.items()}
     # Where the time goes: tokens each side computes (padding included) and the useful FLOP/s
     # (real tokens only, 2 x non-embedding parameters per token, attention's T^2 left out: what a
@@ -121,27 +146,11 @@ def main() -> int:
     from benchmarks.finetune_throughput import matmul_flops, non_embedding_parameters
 
     lengths = [len(ids) for ids in loaded.tokenizer(texts, truncation=True)["input_ids"]]
-
-    def computed(batches: list[list[int]]) -> int:
-        return sum(max(lengths[i] for i in b) * len(b) for b in batches)
-
-    def ours_batches(lanes: int, device: str) -> list[list[int]]:
-        # classify.predict_probs' batches: windows of rows by length in characters, then by tokens
-        by_chars = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = []
-        for start in range(0, len(by_chars), WINDOW_ROWS):
-            window = by_chars[start:start + WINDOW_ROWS]
-            out += [[window[j] for j in b]
-                    for b in length_batches([lengths[i] for i in window], default_batch_tokens(lanes, device))]
-        return out
-
     real = sum(lengths)
     runner = fast_inference.ready(loaded.model)
     lanes = runner.lanes if runner is not None else 1
-    device = loaded.model.device.type
-    tokens = {"bertlab": computed(ours_batches(lanes, "cpu" if runner is not None else device)),
-              "bertlab-pytorch": computed(ours_batches(1, device)),
-              "pipeline": computed([list(range(i, min(i + 32, len(texts)))) for i in range(0, len(texts), 32)])}
+    # The pipeline pads each batch of 32 rows, in file order, to its longest row.
+    tokens["pipeline"] = sum(max(lengths[i:i + 32]) * len(lengths[i:i + 32]) for i in range(0, len(lengths), 32))
     flops_per_token = 2 * non_embedding_parameters(loaded.model)
     peak = matmul_flops()
     useful = {name: flops_per_token * real * rows_per_s[name] / len(texts) for name in rows_per_s}
